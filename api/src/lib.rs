@@ -1,0 +1,2 @@
+//! Types of the custom resources sealkit reads and writes.
+#![forbid(unsafe_code)]

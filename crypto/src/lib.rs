@@ -1,0 +1,2 @@
+//! sealkit-crypto: sealing and unsealing of Kubernetes secret values.
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! Go text/template rendering with a Sprig function subset.
+#![forbid(unsafe_code)]
