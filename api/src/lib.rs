@@ -10,16 +10,26 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod external_secret;
 pub mod sealed_secret;
+pub mod secret_store;
 
 pub use sealed_secret::{SealedSecret, SealedSecretSpec, SealedSecretStatus};
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
-/// Every CRD sealkit installs.
+/// Every CRD sealkit installs, with the file name `crdgen` writes it to under `deploy/crds/`.
+/// To add a resource: one `pub mod` above and one line here.
 pub fn crds() -> Vec<(&'static str, CustomResourceDefinition)> {
-    vec![("bitnami.com_sealedsecrets.yaml", SealedSecret::crd())]
+    let mut out = vec![("bitnami.com_sealedsecrets.yaml", SealedSecret::crd())];
+    let es_files = [
+        "external-secrets.io_externalsecrets.yaml",
+        "external-secrets.io_secretstores.yaml",
+        "external-secrets.io_clustersecretstores.yaml",
+    ];
+    out.extend(es_files.into_iter().zip(external_secret::crds()));
+    out
 }
 
 /// Render one CRD as the YAML committed under `deploy/crds/`.
