@@ -69,6 +69,8 @@ fn read_kubeconfig(path: Option<&Path>) -> Result<Kubeconfig, kube::config::Kube
 
 /// A single-threaded runtime for the few requests a CLI run makes.
 pub fn block_on<F: std::future::Future>(future: F) -> Outcome<F::Output> {
+    // One TLS provider for kube and --cert URLs; harmless if already installed.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

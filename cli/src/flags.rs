@@ -65,8 +65,8 @@ pub struct SealCommand {
 /// kubeseal's flags (same names, same defaults) and sealkit's additions.
 #[derive(Debug, Args, Clone)]
 pub struct SealArgs {
-    /// Certificate / public key file or URL (http, https, file) to seal with; repeat for several
-    /// clusters (native format). Overrides --controller-*.
+    /// Certificate / public key file or URL (http, https, file) to seal with (Bitnami format).
+    /// Overrides --controller-*.
     #[arg(
         long,
         value_name = "FILE|URL",
@@ -75,7 +75,8 @@ pub struct SealArgs {
     )]
     pub cert: Vec<String>,
 
-    /// age recipient (age1...) to seal for, native format; repeatable.
+    /// age recipient (age1...) to seal for (native format); repeat it to seal for several
+    /// clusters at once.
     #[arg(
         long,
         value_name = "AGE1...",

@@ -498,13 +498,22 @@ fn seal_in_place(args: &SealArgs, roots: &[PathBuf]) -> Outcome<()> {
     let target = public_key::sealer_for(&keys, args.sealing_format)?;
     let options = seal_options(args, None);
     let report = tree::seal_tree(roots, &options, &target)?;
-    eprintln!(
+    let summary = format!(
         "sealed {} Secrets in {} of {} files",
         report.secrets_sealed, report.files_changed, report.files_seen
     );
-    if let Some(first) = report.failures.into_iter().next() {
-        return Err(first
-            .hint_if_none("fix the file and run again; files that failed were left as they were"));
+    let failed = report.failures.len();
+    let mut failures = report.failures.into_iter();
+    let Some(last) = failures.next_back() else {
+        eprintln!("{summary}");
+        return Ok(());
+    };
+    for failure in failures {
+        eprint!("{failure}");
     }
-    Ok(())
+    Err(last
+        .cause(format!(
+            "{failed} file(s) failed and were left as they were; {summary}"
+        ))
+        .hint_if_none("fix the file and run again"))
 }
