@@ -51,7 +51,11 @@ pub const CONDITION_SYNCED: &str = "Synced";
         type_ = "string",
         json_path = ".status.conditions[0].status"
     ),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("required" = ["encryptedData"]))]
@@ -113,6 +117,12 @@ pub struct SealedSecretStatus {
     /// sealkit extension: the key(s) that unsealed the items, so old keys can be retired safely.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unsealing_keys: Option<Vec<UnsealingKey>>,
+
+    /// sealkit extension: `metadata.resourceVersion` of the Secret as the controller last wrote or
+    /// verified it for `observedGeneration`; a restarted controller compares it with its watch
+    /// cache and skips unchanged Secrets (no decryption, no write).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_resource_version: Option<String>,
 }
 
 /// One condition of a SealedSecret (upstream `SealedSecretCondition`).

@@ -33,7 +33,10 @@ fn main() -> ExitCode {
         };
         if check {
             if std::fs::read_to_string(&path).ok().as_deref() != Some(yaml.as_str()) {
-                eprintln!("error: {} is stale\nhint: run `cargo run -p sealkit-api --bin crdgen`", path.display());
+                eprintln!(
+                    "error: {} is stale\nhint: run `cargo run -p sealkit-api --bin crdgen`",
+                    path.display()
+                );
                 stale += 1;
             }
             continue;
@@ -48,5 +51,9 @@ fn main() -> ExitCode {
         }
         println!("wrote {}", path.display());
     }
-    if stale > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS }
+    if stale > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }

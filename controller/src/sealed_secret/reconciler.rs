@@ -1,0 +1,1108 @@
+//! SealedSecret reconciler: a SealedSecret owns one Secret of the same name and namespace.
+//!
+//! Idempotency contract: a reconcile writes nothing — no Secret, no status, no event — when nothing
+//! changed. The fast path needs no decryption: the Secret's `resourceVersion` in the watch cache
+//! equals the one recorded for the current generation (in memory, or in
+//! `status.secretResourceVersion` after a restart). Otherwise the values are unsealed, the desired
+//! Secret is built ([`desired_secret`], the only place where plaintext becomes a Secret) and
+//! compared with the live one; only a difference is written. Events: `Unsealed` only when the
+//! Secret was created or changed; `ErrUnsealFailed` / `ErrUpdateFailed` only when the condition
+//! changes (no event storm on retries).
+//!
+//! Watches: SealedSecrets (full objects; triggers on generation changes), and only the Secrets
+//! this controller labels ([`SECRET_LABEL`], metadata only) — never every Secret of the cluster.
+//! A deleted or edited Secret triggers its SealedSecret (re-creation, drift repair).
+//!
+//! Errors: permanent ones (cannot unseal, template, unowned Secret, immutable Secret) are reported
+//! in status and wait for a change (keys changing re-triggers everything); transient ones (API)
+//! are retried with per-object exponential backoff up to 5 minutes, never dropped.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{OwnerReference, Time};
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::core::PartialObjectMeta;
+use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
+use kube::runtime::events::{Event as KubeEvent, EventType, Recorder, Reporter};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::{PredicateConfig, WatchStreamExt, reflector, watcher};
+use kube::{Resource, ResourceExt};
+use sealkit_api::SealedSecret;
+use sealkit_api::sealed_secret::{
+    ANNOTATION_MANAGED, ANNOTATION_PATCH, ANNOTATION_SKIP_SET_OWNER_REFERENCES, CONDITION_SYNCED,
+    SealedSecretCondition, SealedSecretStatus, UnsealingKey,
+};
+use sealkit_template::Dialect;
+
+use super::unseal::{self, UnsealFailure, UnsealedItems};
+use super::{Args, FIELD_MANAGER, Identity, key_registry::KeyRegistry};
+use crate::http::Readiness;
+use crate::metrics::{ConditionLabels, Metrics};
+
+/// Label on every Secret this controller writes; its watch is filtered on it.
+pub const SECRET_LABEL: &str = "sealkit.dev/sealed-secret";
+/// How often an unowned Secret is re-checked (its `managed` annotation is not watched).
+const UNMANAGED_RECHECK: Duration = Duration::from_secs(300);
+/// Backoff cap for transient errors.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// Event notes are at most 1 kB.
+const MAX_NOTE: usize = 1000;
+
+/// What the reconciler needs from `main`.
+#[derive(Clone)]
+pub struct Shared {
+    /// Kubernetes client.
+    pub client: kube::Client,
+    /// Flags.
+    pub args: Args,
+    /// Controller name and namespace.
+    pub identity: Identity,
+    /// Keys.
+    pub keys: Arc<KeyRegistry>,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Readiness checks (`sealed-secrets-caches`).
+    pub readiness: Readiness,
+}
+
+/// What this process last wrote or verified for a SealedSecret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Written {
+    uid: String,
+    generation: Option<i64>,
+    secret_resource_version: String,
+}
+
+struct Context {
+    shared: Shared,
+    recorder: Recorder,
+    secrets: Store<PartialObjectMeta<Secret>>,
+    namespaces: Option<Store<PartialObjectMeta<Namespace>>>,
+    written: Mutex<HashMap<ObjectRef<SealedSecret>, Written>>,
+    failures: Mutex<HashMap<ObjectRef<SealedSecret>, u32>>,
+}
+
+/// Runs the reconciler over the configured namespaces until the watches end.
+pub async fn run(shared: Shared) -> anyhow::Result<()> {
+    shared.readiness.register("sealed-secrets-caches");
+    let args = &shared.args;
+    let scopes: Vec<Option<String>> = if args.all_namespaces {
+        vec![None]
+    } else {
+        let mut list = vec![shared.identity.namespace.clone()];
+        for ns in &args.additional_namespaces {
+            let ns = ns.trim();
+            if !ns.is_empty() && !list.iter().any(|n| n == ns) {
+                list.push(ns.to_owned());
+            }
+        }
+        list.into_iter().map(Some).collect()
+    };
+    tracing::info!(namespaces = ?scopes.iter().map(|s| s.as_deref().unwrap_or("*")).collect::<Vec<_>>(),
+        workers = args.workers, "starting SealedSecret reconciler");
+
+    // Namespace selector: a metadata watch of the matching namespaces only (server-side filter).
+    let (namespaces, namespace_changes) = match &args.namespace_selector {
+        Some(selector) => {
+            let (store, writer) = reflector::store();
+            let api: Api<PartialObjectMeta<Namespace>> = Api::all(shared.client.clone());
+            let stream = watcher(api, watcher::Config::default().labels(selector))
+                .default_backoff()
+                .reflect(writer)
+                .touched_objects()
+                .map(|_| ());
+            (Some(store), Some(stream.boxed()))
+        }
+        None => (None, None),
+    };
+    let remaining = Arc::new(AtomicUsize::new(scopes.len()));
+    let mut namespace_changes = namespace_changes;
+    let runs = scopes.into_iter().enumerate().map(|(i, namespace)| {
+        run_scope(
+            shared.clone(),
+            namespace,
+            namespaces.clone(),
+            if i == 0 {
+                namespace_changes.take()
+            } else {
+                None
+            },
+            remaining.clone(),
+        )
+    });
+    futures::future::try_join_all(runs).await?;
+    Ok(())
+}
+
+async fn run_scope(
+    shared: Shared,
+    namespace: Option<String>,
+    namespaces: Option<Store<PartialObjectMeta<Namespace>>>,
+    namespace_changes: Option<futures::stream::BoxStream<'static, ()>>,
+    remaining: Arc<AtomicUsize>,
+) -> anyhow::Result<()> {
+    let client = shared.client.clone();
+    let (ss_api, secret_api): (Api<SealedSecret>, Api<PartialObjectMeta<Secret>>) = match &namespace
+    {
+        Some(ns) => (
+            Api::namespaced(client.clone(), ns),
+            Api::namespaced(client.clone(), ns),
+        ),
+        None => (Api::all(client.clone()), Api::all(client.clone())),
+    };
+    let mut ss_config = watcher::Config::default();
+    if !shared.args.label_selector.is_empty() {
+        ss_config = ss_config.labels(&shared.args.label_selector);
+    }
+    let (ss_store, ss_writer) = reflector::store();
+    let metrics = shared.metrics.clone();
+    let ss_stream = watcher(ss_api, ss_config)
+        .default_backoff()
+        .inspect(move |event| {
+            if let Ok(watcher::Event::Delete(ss)) = event {
+                forget_condition(&metrics, ss);
+            }
+        })
+        .reflect(ss_writer)
+        .touched_objects()
+        .predicate_filter(spec_changed, PredicateConfig::default());
+
+    let (secret_store, secret_writer) = reflector::store();
+    let secret_stream = watcher(secret_api, watcher::Config::default().labels(SECRET_LABEL))
+        .default_backoff()
+        .reflect(secret_writer)
+        .touched_objects();
+
+    {
+        let (ss_ready, secret_ready, readiness) = (
+            ss_store.clone(),
+            secret_store.clone(),
+            shared.readiness.clone(),
+        );
+        tokio::spawn(async move {
+            if ss_ready.wait_until_ready().await.is_ok()
+                && secret_ready.wait_until_ready().await.is_ok()
+            {
+                tracing::info!(
+                    cached_sealed_secrets = ss_ready.len(),
+                    cached_secrets = secret_ready.len(),
+                    "caches synced"
+                );
+                if remaining.fetch_sub(1, Ordering::SeqCst) == 1 {
+                    readiness.set("sealed-secrets-caches", true);
+                }
+            }
+        });
+    }
+
+    let key_changes = futures::stream::unfold(shared.keys.subscribe(), |mut rx| async move {
+        rx.changed().await.ok()?;
+        Some(((), rx))
+    });
+    let retrigger = match namespace_changes {
+        Some(ns) => futures::stream::select(key_changes.boxed(), ns).boxed(),
+        None => key_changes.boxed(),
+    };
+
+    let recorder = Recorder::new(
+        client,
+        Reporter {
+            controller: "sealed-secrets".into(),
+            instance: std::env::var("POD_NAME").ok(),
+        },
+    );
+    let ctx = Arc::new(Context {
+        shared: shared.clone(),
+        recorder,
+        secrets: secret_store,
+        namespaces,
+        written: Mutex::new(HashMap::new()),
+        failures: Mutex::new(HashMap::new()),
+    });
+    Controller::for_stream(ss_stream, ss_store)
+        .with_config(ControllerConfig::default().concurrency(shared.args.workers.max(1)))
+        .watches_stream(secret_stream, |secret: PartialObjectMeta<Secret>| {
+            let ns = secret.metadata.namespace.clone().unwrap_or_default();
+            secret
+                .metadata
+                .name
+                .map(|name| ObjectRef::<SealedSecret>::new(&name).within(&ns))
+        })
+        .reconcile_all_on(retrigger)
+        .run(reconcile, error_policy, ctx)
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "reconcile failed");
+            }
+        })
+        .await;
+    anyhow::bail!("SealedSecret watch ended")
+}
+
+/// Triggers on new objects and spec changes only (status and metadata-only edits do not unseal,
+/// as upstream).
+fn spec_changed(ss: &SealedSecret) -> Option<u64> {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut h = DefaultHasher::new();
+    ss.metadata.uid.hash(&mut h);
+    ss.metadata.generation.hash(&mut h);
+    Some(h.finish())
+}
+
+/// Reconcile errors. Messages never contain a value.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The values cannot be unsealed.
+    #[error(transparent)]
+    Unseal(#[from] UnsealFailure),
+    /// `spec.template.data` failed to render.
+    #[error("template of item `{item}` failed: {message}")]
+    Template {
+        /// Item name.
+        item: String,
+        /// Template error (never contains a value).
+        message: String,
+    },
+    /// A Secret of that name exists and is not ours (upstream's message).
+    #[error("Resource \"{0}\" already exists and is not managed by SealedSecret")]
+    Unmanaged(String),
+    /// The existing Secret is immutable and differs.
+    #[error(
+        "Secret \"{0}\" is immutable and differs from the SealedSecret; delete the Secret so it can be re-created"
+    )]
+    Immutable(String),
+    /// Reading the Secret failed.
+    #[error("cannot read the Secret: {0}")]
+    FetchSecret(#[source] kube::Error),
+    /// Creating the Secret failed.
+    #[error("cannot create the Secret: {0}")]
+    CreateSecret(#[source] kube::Error),
+    /// Updating the Secret failed.
+    #[error("cannot update the Secret: {0}")]
+    UpdateSecret(#[source] kube::Error),
+    /// Writing the status failed.
+    #[error("cannot write the SealedSecret status: {0}")]
+    WriteStatus(#[source] kube::Error),
+    /// A worker task failed.
+    #[error("internal error while unsealing")]
+    Internal,
+}
+
+impl Error {
+    /// Condition reason (PascalCase).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Error::Unseal(UnsealFailure::NoKey) => "NoKey",
+            Error::Unseal(_) => "UnsealFailed",
+            Error::Template { .. } => "TemplateFailed",
+            Error::Unmanaged(_) => "SecretNotOwned",
+            Error::Immutable(_) => "SecretImmutable",
+            Error::FetchSecret(_) => "FetchFailed",
+            Error::CreateSecret(_) | Error::UpdateSecret(_) => "UpdateFailed",
+            Error::WriteStatus(_) => "StatusFailed",
+            Error::Internal => "InternalError",
+        }
+    }
+
+    /// Upstream's `unseal_errors_total` reason label.
+    pub fn metric_reason(&self) -> &'static str {
+        match self {
+            Error::Unseal(_) | Error::Template { .. } | Error::Internal => "unseal",
+            Error::Unmanaged(_) => "unmanaged",
+            Error::Immutable(_) | Error::CreateSecret(_) | Error::UpdateSecret(_) => "update",
+            Error::FetchSecret(_) => "fetch",
+            Error::WriteStatus(_) => "status",
+        }
+    }
+
+    /// Upstream's event reason.
+    pub fn event_reason(&self) -> &'static str {
+        match self {
+            Error::Unseal(_) | Error::Template { .. } | Error::Internal => "ErrUnsealFailed",
+            _ => "ErrUpdateFailed",
+        }
+    }
+
+    /// Whether retrying without a change cannot help.
+    fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            Error::Unseal(_) | Error::Template { .. } | Error::Unmanaged(_) | Error::Immutable(_)
+        )
+    }
+}
+
+/// What happened to the Secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Applied {
+    Created(String),
+    Updated(String),
+    Unchanged(String),
+}
+
+impl Applied {
+    fn resource_version(&self) -> &str {
+        match self {
+            Applied::Created(rv) | Applied::Updated(rv) | Applied::Unchanged(rv) => rv,
+        }
+    }
+}
+
+async fn reconcile(ss: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let started = Instant::now();
+    let result = reconcile_inner(&ss, &ctx).await;
+    ctx.shared
+        .metrics
+        .reconcile_duration
+        .observe(started.elapsed().as_secs_f64());
+    result
+}
+
+async fn reconcile_inner(ss: &Arc<SealedSecret>, ctx: &Context) -> Result<Action, Error> {
+    let shared = &ctx.shared;
+    let name = ss.name_any();
+    let namespace = ss.namespace().unwrap_or_default();
+    let oref = ObjectRef::from_obj(ss.as_ref());
+    shared.keys.wait_loaded().await;
+    let _ = ctx.secrets.wait_until_ready().await;
+    if let Some(allowed) = &ctx.namespaces {
+        let _ = allowed.wait_until_ready().await;
+        if allowed.get(&ObjectRef::new(&namespace)).is_none() {
+            return Ok(Action::await_change());
+        }
+    }
+    if ss.metadata.deletion_timestamp.is_some() {
+        return Ok(Action::await_change());
+    }
+    let cached = ctx.secrets.get(&ObjectRef::new(&name).within(&namespace));
+    let remembered = lock(&ctx.written).get(&oref).cloned();
+    if is_up_to_date(ss, cached.as_deref(), remembered.as_ref()) {
+        set_condition(&shared.metrics, ss, 1);
+        return Ok(Action::await_change());
+    }
+    if shared.args.skip_recreate && cached.is_none() && synced_at_generation(ss) {
+        return Ok(Action::await_change());
+    }
+
+    shared.metrics.unseal_requests.inc();
+    tracing::debug!(sealed_secret = %oref, "unsealing");
+    let set = shared.keys.snapshot();
+    let (ss_owned, metrics, accept_v1) = (
+        ss.clone(),
+        shared.metrics.clone(),
+        shared.args.accept_deprecated_v1_data,
+    );
+    let unsealed = tokio::task::spawn_blocking(move || {
+        unseal::unseal(&set, &ss_owned, accept_v1, Some(&metrics))
+    })
+    .await
+    .map_err(|_| Error::Internal)?;
+    let outcome: Result<(Applied, Vec<UnsealingKey>), Error> = match unsealed {
+        Err(failure) => Err(Error::Unseal(failure)),
+        Ok(items) => {
+            let keys_used = items.keys.clone();
+            apply_secret(ss, items, cached.is_some(), ctx)
+                .await
+                .map(|applied| (applied, keys_used))
+        }
+    };
+
+    // Status, events and metrics — each written only when it changed.
+    let now = Time(k8s_openapi::jiff::Timestamp::now());
+    let status = desired_status(ss, &outcome, now);
+    let condition_changed = ss
+        .synced_condition()
+        .map(|c| (&c.status, &c.message, &c.reason))
+        != status
+            .conditions
+            .as_ref()
+            .and_then(|c| c.first())
+            .map(|c| (&c.status, &c.message, &c.reason));
+    if shared.args.update_status && status_differs(ss.status.as_ref(), &status) {
+        let api: Api<SealedSecret> = Api::namespaced(shared.client.clone(), &namespace);
+        let patch = serde_json::json!({ "status": status });
+        match api
+            .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+        {
+            Ok(_) => shared.metrics.write("status"),
+            Err(e) => {
+                shared.metrics.unseal_error("status", &namespace);
+                return Err(Error::WriteStatus(e));
+            }
+        }
+    }
+    match &outcome {
+        Ok((applied, _)) => {
+            lock(&ctx.failures).remove(&oref);
+            lock(&ctx.written).insert(
+                oref.clone(),
+                Written {
+                    uid: ss.uid().unwrap_or_default(),
+                    generation: ss.metadata.generation,
+                    secret_resource_version: applied.resource_version().to_owned(),
+                },
+            );
+            set_condition(&shared.metrics, ss, 1);
+            if matches!(applied, Applied::Created(_) | Applied::Updated(_)) {
+                tracing::info!(sealed_secret = %oref, action = ?std::mem::discriminant(applied), "unsealed");
+                publish_event(
+                    ctx,
+                    ss,
+                    EventType::Normal,
+                    "Unsealed",
+                    "SealedSecret unsealed successfully".into(),
+                )
+                .await;
+            }
+            Ok(Action::await_change())
+        }
+        Err(e) => {
+            shared.metrics.unseal_error(e.metric_reason(), &namespace);
+            set_condition(&shared.metrics, ss, -1);
+            if condition_changed {
+                tracing::warn!(sealed_secret = %oref, reason = e.reason(), error = %e, "cannot unseal");
+                let note = match e {
+                    Error::Unseal(_) | Error::Template { .. } => format!("Failed to unseal: {e}"),
+                    _ => e.to_string(),
+                };
+                publish_event(ctx, ss, EventType::Warning, e.event_reason(), note).await;
+            }
+            match e {
+                Error::Unmanaged(_) => Ok(Action::requeue(UNMANAGED_RECHECK)),
+                e if e.is_permanent() => Ok(Action::await_change()),
+                _ => Err(outcome.err().unwrap_or(Error::Internal)),
+            }
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// True when the cached Secret is exactly the one written or verified for this generation.
+fn is_up_to_date(
+    ss: &SealedSecret,
+    cached: Option<&PartialObjectMeta<Secret>>,
+    remembered: Option<&Written>,
+) -> bool {
+    let Some(rv) = cached.and_then(|s| s.metadata.resource_version.as_deref()) else {
+        return false;
+    };
+    if let Some(w) = remembered
+        && Some(w.uid.as_str()) == ss.metadata.uid.as_deref()
+        && w.generation == ss.metadata.generation
+        && w.secret_resource_version == rv
+    {
+        return true;
+    }
+    let Some(status) = &ss.status else {
+        return false;
+    };
+    synced_at_generation(ss) && status.secret_resource_version.as_deref() == Some(rv)
+}
+
+fn synced_at_generation(ss: &SealedSecret) -> bool {
+    let Some(status) = &ss.status else {
+        return false;
+    };
+    status.observed_generation == ss.metadata.generation
+        && ss.synced_condition().is_some_and(|c| c.status == "True")
+}
+
+async fn apply_secret(
+    ss: &SealedSecret,
+    items: UnsealedItems,
+    cached_exists: bool,
+    ctx: &Context,
+) -> Result<Applied, Error> {
+    let shared = &ctx.shared;
+    let desired = desired_secret(ss, items)?;
+    let name = ss.name_any();
+    let api: Api<Secret> =
+        Api::namespaced(shared.client.clone(), &ss.namespace().unwrap_or_default());
+    let post = PostParams {
+        dry_run: false,
+        field_manager: Some(FIELD_MANAGER.to_owned()),
+    };
+    if !cached_exists {
+        // The cache says there is no Secret of ours: create directly (one call instead of two).
+        match api.create(&post, &desired).await {
+            Ok(created) => {
+                shared.metrics.write("secret");
+                return Ok(Applied::Created(
+                    created.resource_version().unwrap_or_default(),
+                ));
+            }
+            Err(kube::Error::Api(status)) if status.is_already_exists() => {}
+            Err(e) => return Err(Error::CreateSecret(e)),
+        }
+    }
+    let Some(existing) = api.get_opt(&name).await.map_err(Error::FetchSecret)? else {
+        let created = api
+            .create(&post, &desired)
+            .await
+            .map_err(Error::CreateSecret)?;
+        shared.metrics.write("secret");
+        return Ok(Applied::Created(
+            created.resource_version().unwrap_or_default(),
+        ));
+    };
+    let merged = merge_into_existing(ss, &existing, desired)?;
+    if same_content(&existing, &merged) {
+        return Ok(Applied::Unchanged(
+            existing.resource_version().unwrap_or_default(),
+        ));
+    }
+    if existing.immutable == Some(true)
+        && (normalized_data(&existing) != normalized_data(&merged)
+            || existing.type_ != merged.type_)
+    {
+        return Err(Error::Immutable(name));
+    }
+    let updated = api
+        .replace(&name, &post, &merged)
+        .await
+        .map_err(Error::UpdateSecret)?;
+    shared.metrics.write("secret");
+    Ok(Applied::Updated(
+        updated.resource_version().unwrap_or_default(),
+    ))
+}
+
+/// The Secret a SealedSecret describes — **the only function where plaintext becomes a Kubernetes
+/// Secret**: `spec.template.metadata` copied as is (name and namespace forced), `type`,
+/// `immutable`, the unsealed items, then `spec.template.data` rendered over them (overriding items
+/// of the same name), one controller ownerReference unless
+/// `sealedsecrets.bitnami.com/skip-set-owner-references: "true"`, and [`SECRET_LABEL`].
+pub fn desired_secret(ss: &SealedSecret, items: UnsealedItems) -> Result<Secret, Error> {
+    let template = ss.spec.template.clone().unwrap_or_default();
+    let mut meta = template.metadata.unwrap_or_default();
+    meta.name = ss.metadata.name.clone();
+    meta.namespace = ss.metadata.namespace.clone();
+    meta.generate_name = None;
+    meta.uid = None;
+    meta.resource_version = None;
+    meta.creation_timestamp = None;
+    meta.deletion_timestamp = None;
+    meta.deletion_grace_period_seconds = None;
+    meta.generation = None;
+    meta.managed_fields = None;
+    meta.self_link = None;
+    meta.labels
+        .get_or_insert_with(BTreeMap::new)
+        .insert(SECRET_LABEL.to_owned(), "true".to_owned());
+    let skip_owner = meta
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(ANNOTATION_SKIP_SET_OWNER_REFERENCES))
+        .is_some_and(|v| v == "true");
+    meta.owner_references = if skip_owner {
+        None
+    } else {
+        Some(vec![owner_reference(ss)])
+    };
+
+    let mut data: BTreeMap<String, ByteString> = items
+        .values
+        .iter()
+        .map(|(k, v)| (k.clone(), ByteString(v.expose_secret().to_vec())))
+        .collect();
+    if let Some(templates) = template.data.filter(|t| !t.is_empty()) {
+        let mut context: BTreeMap<String, Vec<u8>> = items
+            .values
+            .iter()
+            .map(|(k, v)| (k.clone(), v.expose_secret().to_vec()))
+            .collect();
+        let rendered: Result<Vec<(String, Vec<u8>)>, Error> = templates
+            .iter()
+            .map(|(item, text)| {
+                sealkit_template::render(text, &context, Dialect::SealedSecrets)
+                    .map(|out| (item.clone(), out))
+                    .map_err(|e| Error::Template {
+                        item: item.clone(),
+                        message: e.to_string(),
+                    })
+            })
+            .collect();
+        for value in context.values_mut() {
+            zeroize::Zeroize::zeroize(value);
+        }
+        for (item, out) in rendered? {
+            data.insert(item, ByteString(out));
+        }
+    }
+    Ok(Secret {
+        metadata: meta,
+        type_: Some(
+            template
+                .type_
+                .filter(|t| !t.is_empty())
+                .unwrap_or_else(|| "Opaque".to_owned()),
+        ),
+        immutable: template.immutable,
+        data: Some(data),
+        ..Secret::default()
+    })
+}
+
+fn owner_reference(ss: &SealedSecret) -> OwnerReference {
+    OwnerReference {
+        api_version: SealedSecret::api_version(&()).into_owned(),
+        kind: SealedSecret::kind(&()).into_owned(),
+        name: ss.name_any(),
+        uid: ss.uid().unwrap_or_default(),
+        controller: Some(true),
+        block_owner_deletion: None,
+    }
+}
+
+fn is_true(annotations: Option<&BTreeMap<String, String>>, key: &str) -> bool {
+    annotations
+        .and_then(|a| a.get(key))
+        .is_some_and(|v| v == "true")
+}
+
+/// Upstream's update rules: an existing Secret must be controlled by this SealedSecret or be
+/// annotated `managed`/`patch`; `patch` merges (ownerReferences taken over only with `managed`
+/// too), otherwise data, labels, annotations and ownerReferences are replaced. `type` always set.
+fn merge_into_existing(
+    ss: &SealedSecret,
+    existing: &Secret,
+    desired: Secret,
+) -> Result<Secret, Error> {
+    let annotations = existing.metadata.annotations.as_ref();
+    let managed = is_true(annotations, ANNOTATION_MANAGED);
+    let patch = is_true(annotations, ANNOTATION_PATCH);
+    let uid = ss.metadata.uid.as_deref();
+    let controlled = existing
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .any(|o| o.controller == Some(true) && Some(o.uid.as_str()) == uid);
+    if !controlled && !managed && !patch {
+        return Err(Error::Unmanaged(ss.name_any()));
+    }
+    let mut merged = existing.clone();
+    if patch {
+        merged
+            .data
+            .get_or_insert_with(BTreeMap::new)
+            .extend(desired.data.unwrap_or_default());
+        merged
+            .metadata
+            .labels
+            .get_or_insert_with(BTreeMap::new)
+            .extend(desired.metadata.labels.unwrap_or_default());
+        merged
+            .metadata
+            .annotations
+            .get_or_insert_with(BTreeMap::new)
+            .extend(desired.metadata.annotations.unwrap_or_default());
+        if managed {
+            merged.metadata.owner_references = desired.metadata.owner_references;
+        }
+    } else {
+        merged.data = desired.data;
+        merged.metadata.labels = desired.metadata.labels;
+        merged.metadata.annotations = desired.metadata.annotations;
+        merged.metadata.owner_references = desired.metadata.owner_references;
+    }
+    merged.type_ = desired.type_;
+    Ok(merged)
+}
+
+fn normalized_data(secret: &Secret) -> BTreeMap<String, ByteString> {
+    let mut data = secret.data.clone().unwrap_or_default();
+    for (k, v) in secret.string_data.iter().flatten() {
+        data.insert(k.clone(), ByteString(v.clone().into_bytes()));
+    }
+    data
+}
+
+fn same_content(a: &Secret, b: &Secret) -> bool {
+    let empty_if_none = |m: &Option<BTreeMap<String, String>>| m.clone().unwrap_or_default();
+    normalized_data(a) == normalized_data(b)
+        && empty_if_none(&a.metadata.labels) == empty_if_none(&b.metadata.labels)
+        && empty_if_none(&a.metadata.annotations) == empty_if_none(&b.metadata.annotations)
+        && a.metadata.owner_references.clone().unwrap_or_default()
+            == b.metadata.owner_references.clone().unwrap_or_default()
+        && a.type_.as_deref().unwrap_or("Opaque") == b.type_.as_deref().unwrap_or("Opaque")
+}
+
+/// The status for an outcome: `Synced` with a reason, the unsealing keys and the Secret's
+/// resourceVersion. Times are kept from the previous condition when its status did not change.
+fn desired_status(
+    ss: &SealedSecret,
+    outcome: &Result<(Applied, Vec<UnsealingKey>), Error>,
+    now: Time,
+) -> SealedSecretStatus {
+    let previous = ss.status.clone().unwrap_or_default();
+    let previous_condition = ss.synced_condition();
+    let (status, reason, message) = match outcome {
+        Ok(_) if ss.spec.encrypted_data.is_empty() && ss.spec.data.is_none() => (
+            "True",
+            "Unsealed",
+            Some("spec.encryptedData is empty: the Secret has no sealed items".to_owned()),
+        ),
+        Ok(_) => ("True", "Unsealed", None),
+        Err(e) => ("False", e.reason(), Some(e.to_string())),
+    };
+    let transition = match previous_condition {
+        Some(c) if c.status == status => c.last_transition_time.clone().or(Some(now.clone())),
+        _ => Some(now.clone()),
+    };
+    let condition = SealedSecretCondition {
+        type_: CONDITION_SYNCED.to_owned(),
+        status: status.to_owned(),
+        reason: Some(reason.to_owned()),
+        message,
+        last_update_time: Some(now),
+        last_transition_time: transition,
+    };
+    let (unsealing_keys, secret_resource_version) = match outcome {
+        Ok((applied, keys)) => (
+            Some(keys.clone()),
+            Some(applied.resource_version().to_owned()),
+        ),
+        Err(_) => (previous.unsealing_keys, previous.secret_resource_version),
+    };
+    SealedSecretStatus {
+        observed_generation: ss.metadata.generation,
+        conditions: Some(vec![condition]),
+        unsealing_keys,
+        secret_resource_version,
+    }
+}
+
+/// Whether `new` differs from `old` other than in `lastUpdateTime`.
+fn status_differs(old: Option<&SealedSecretStatus>, new: &SealedSecretStatus) -> bool {
+    let Some(old) = old else { return true };
+    let strip = |s: &SealedSecretStatus| {
+        let mut s = s.clone();
+        for c in s.conditions.iter_mut().flatten() {
+            c.last_update_time = None;
+        }
+        s
+    };
+    strip(old) != strip(new)
+}
+
+async fn publish_event(
+    ctx: &Context,
+    ss: &SealedSecret,
+    type_: EventType,
+    reason: &str,
+    mut note: String,
+) {
+    if note.len() > MAX_NOTE {
+        let mut cut = MAX_NOTE;
+        while !note.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        note.truncate(cut);
+    }
+    let event = KubeEvent {
+        type_,
+        reason: reason.to_owned(),
+        note: Some(note),
+        action: "Unseal".to_owned(),
+        secondary: None,
+    };
+    match ctx.recorder.publish(&event, &ss.object_ref(&())).await {
+        Ok(()) => ctx.shared.metrics.write("event"),
+        Err(e) => tracing::debug!(error = %e, "cannot publish event"),
+    }
+}
+
+fn condition_labels(ss: &SealedSecret) -> ConditionLabels {
+    ConditionLabels {
+        namespace: ss.namespace().unwrap_or_default(),
+        name: ss.name_any(),
+        condition: CONDITION_SYNCED.to_owned(),
+        ss_app_kubernetes_io_instance: ss
+            .labels()
+            .get("app.kubernetes.io/instance")
+            .cloned()
+            .unwrap_or_default(),
+    }
+}
+
+fn set_condition(metrics: &Metrics, ss: &SealedSecret, value: i64) {
+    metrics
+        .condition_info
+        .get_or_create(&condition_labels(ss))
+        .set(value);
+}
+
+fn forget_condition(metrics: &Metrics, ss: &SealedSecret) {
+    metrics.condition_info.remove(&condition_labels(ss));
+}
+
+fn error_policy(ss: Arc<SealedSecret>, error: &Error, ctx: Arc<Context>) -> Action {
+    let oref = ObjectRef::from_obj(ss.as_ref());
+    let mut failures = lock(&ctx.failures);
+    let count = failures.entry(oref.clone()).or_insert(0);
+    *count = count.saturating_add(1);
+    let delay =
+        Duration::from_millis(500u64.saturating_mul(1u64 << (*count).min(16))).min(MAX_BACKOFF);
+    tracing::warn!(sealed_secret = %oref, reason = error.reason(), error = %error, retry_in_ms = delay.as_millis() as u64, "reconcile failed");
+    Action::requeue(delay)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    use sealkit_api::sealed_secret::{SealedSecretSpec, SecretTemplateSpec};
+    use sealkit_crypto::SecretBytes;
+
+    fn ss_with_template(template: SecretTemplateSpec) -> SealedSecret {
+        let mut ss = SealedSecret::new(
+            "db",
+            SealedSecretSpec {
+                template: Some(template),
+                encrypted_data: BTreeMap::from([("user".to_owned(), "x".to_owned())]),
+                data: None,
+            },
+        );
+        ss.metadata.namespace = Some("prod".into());
+        ss.metadata.uid = Some("uid-1".into());
+        ss.metadata.generation = Some(2);
+        ss
+    }
+
+    fn items(pairs: &[(&str, &[u8])]) -> UnsealedItems {
+        UnsealedItems {
+            values: pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), SecretBytes::from(*v)))
+                .collect(),
+            formats: BTreeMap::new(),
+            keys: vec![],
+        }
+    }
+
+    #[test]
+    fn desired_secret_copies_template_metadata_and_forces_name_namespace_and_owner() {
+        let ss = ss_with_template(SecretTemplateSpec {
+            metadata: Some(ObjectMeta {
+                name: Some("other".into()),
+                namespace: Some("elsewhere".into()),
+                labels: Some(BTreeMap::from([("app".into(), "x".into())])),
+                finalizers: Some(vec!["f".into()]),
+                ..Default::default()
+            }),
+            type_: Some("kubernetes.io/basic-auth".into()),
+            immutable: Some(true),
+            data: None,
+        });
+        let secret = desired_secret(&ss, items(&[("user", b"admin")])).unwrap();
+        assert_eq!(secret.metadata.name.as_deref(), Some("db"));
+        assert_eq!(secret.metadata.namespace.as_deref(), Some("prod"));
+        assert_eq!(secret.metadata.labels.as_ref().unwrap()["app"], "x");
+        assert_eq!(
+            secret.metadata.labels.as_ref().unwrap()[SECRET_LABEL],
+            "true"
+        );
+        assert_eq!(
+            secret.metadata.finalizers.as_ref().unwrap(),
+            &vec!["f".to_string()]
+        );
+        assert_eq!(secret.type_.as_deref(), Some("kubernetes.io/basic-auth"));
+        assert_eq!(secret.immutable, Some(true));
+        assert_eq!(secret.data.as_ref().unwrap()["user"].0, b"admin");
+        let owners = secret.metadata.owner_references.unwrap();
+        assert_eq!(owners.len(), 1);
+        assert_eq!(owners[0].kind, "SealedSecret");
+        assert_eq!(owners[0].api_version, "bitnami.com/v1alpha1");
+        assert_eq!(owners[0].uid, "uid-1");
+        assert_eq!(owners[0].controller, Some(true));
+        assert_eq!(owners[0].block_owner_deletion, None);
+    }
+
+    #[test]
+    fn skip_set_owner_references_leaves_the_secret_unowned() {
+        let ss = ss_with_template(SecretTemplateSpec {
+            metadata: Some(ObjectMeta {
+                annotations: Some(BTreeMap::from([(
+                    ANNOTATION_SKIP_SET_OWNER_REFERENCES.into(),
+                    "true".into(),
+                )])),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        let secret = desired_secret(&ss, items(&[("user", b"admin")])).unwrap();
+        assert!(secret.metadata.owner_references.is_none());
+        assert_eq!(secret.type_.as_deref(), Some("Opaque"));
+    }
+
+    fn existing(annotations: &[(&str, &str)], owner_uid: Option<&str>) -> Secret {
+        Secret {
+            metadata: ObjectMeta {
+                name: Some("db".into()),
+                annotations: Some(
+                    annotations
+                        .iter()
+                        .map(|(k, v)| ((*k).into(), (*v).into()))
+                        .collect(),
+                ),
+                labels: Some(BTreeMap::from([("keep".into(), "me".into())])),
+                owner_references: owner_uid.map(|uid| {
+                    vec![OwnerReference {
+                        api_version: "bitnami.com/v1alpha1".into(),
+                        kind: "SealedSecret".into(),
+                        name: "db".into(),
+                        uid: uid.into(),
+                        controller: Some(true),
+                        block_owner_deletion: None,
+                    }]
+                }),
+                ..Default::default()
+            },
+            data: Some(BTreeMap::from([("old".into(), ByteString(b"1".to_vec()))])),
+            type_: Some("Opaque".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn unowned_secrets_are_refused_with_upstreams_message() {
+        let ss = ss_with_template(SecretTemplateSpec::default());
+        let desired = desired_secret(&ss, items(&[("user", b"a")])).unwrap();
+        let err = merge_into_existing(&ss, &existing(&[], None), desired.clone()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Resource \"db\" already exists and is not managed by SealedSecret"
+        );
+        assert_eq!(err.metric_reason(), "unmanaged");
+        assert_eq!(err.event_reason(), "ErrUpdateFailed");
+        // owned by another SealedSecret (other uid) is refused too
+        assert!(merge_into_existing(&ss, &existing(&[], Some("uid-2")), desired).is_err());
+    }
+
+    #[test]
+    fn managed_replaces_and_patch_merges() {
+        let ss = ss_with_template(SecretTemplateSpec::default());
+        let desired = desired_secret(&ss, items(&[("user", b"a")])).unwrap();
+        let replaced = merge_into_existing(
+            &ss,
+            &existing(&[(ANNOTATION_MANAGED, "true")], None),
+            desired.clone(),
+        )
+        .unwrap();
+        assert_eq!(
+            replaced.data.as_ref().unwrap().keys().collect::<Vec<_>>(),
+            vec!["user"]
+        );
+        assert!(
+            !replaced
+                .metadata
+                .labels
+                .as_ref()
+                .unwrap()
+                .contains_key("keep")
+        );
+        assert_eq!(
+            replaced.metadata.owner_references.as_ref().unwrap()[0].uid,
+            "uid-1"
+        );
+
+        let patched = merge_into_existing(
+            &ss,
+            &existing(&[(ANNOTATION_PATCH, "true")], None),
+            desired.clone(),
+        )
+        .unwrap();
+        let keys: Vec<_> = patched.data.as_ref().unwrap().keys().cloned().collect();
+        assert_eq!(keys, vec!["old".to_string(), "user".to_string()]);
+        assert_eq!(patched.metadata.labels.as_ref().unwrap()["keep"], "me");
+        assert!(
+            patched.metadata.owner_references.is_none(),
+            "patch without managed keeps owners"
+        );
+
+        let both = merge_into_existing(
+            &ss,
+            &existing(
+                &[(ANNOTATION_PATCH, "true"), (ANNOTATION_MANAGED, "true")],
+                None,
+            ),
+            desired,
+        )
+        .unwrap();
+        assert_eq!(
+            both.metadata.owner_references.as_ref().unwrap()[0].uid,
+            "uid-1"
+        );
+        assert!(both.data.as_ref().unwrap().contains_key("old"));
+    }
+
+    #[test]
+    fn status_is_unchanged_when_only_the_update_time_would_change() {
+        let ss = ss_with_template(SecretTemplateSpec::default());
+        let t1 = Time(k8s_openapi::jiff::Timestamp::from_second(1_000).unwrap());
+        let t2 = Time(k8s_openapi::jiff::Timestamp::from_second(2_000).unwrap());
+        let ok: Result<(Applied, Vec<UnsealingKey>), Error> =
+            Ok((Applied::Created("7".into()), vec![]));
+        let first = desired_status(&ss, &ok, t1.clone());
+        let mut ss2 = ss.clone();
+        ss2.status = Some(first.clone());
+        let again = desired_status(
+            &ss2,
+            &Ok((Applied::Unchanged("7".into()), vec![])),
+            t2.clone(),
+        );
+        assert!(!status_differs(Some(&first), &again));
+        assert_eq!(
+            again.conditions.as_ref().unwrap()[0].last_transition_time,
+            Some(t1)
+        );
+        let failed = desired_status(&ss2, &Err(Error::Unmanaged("db".into())), t2.clone());
+        assert!(status_differs(Some(&first), &failed));
+        let c = &failed.conditions.as_ref().unwrap()[0];
+        assert_eq!(
+            (c.status.as_str(), c.reason.as_deref()),
+            ("False", Some("SecretNotOwned"))
+        );
+        assert_eq!(c.last_transition_time, Some(t2));
+        assert_eq!(failed.secret_resource_version.as_deref(), Some("7"));
+    }
+
+    #[test]
+    fn the_fast_path_needs_a_matching_cached_resource_version() {
+        let mut ss = ss_with_template(SecretTemplateSpec::default());
+        let ok: Result<(Applied, Vec<UnsealingKey>), Error> =
+            Ok((Applied::Created("7".into()), vec![]));
+        ss.status = Some(desired_status(
+            &ss,
+            &ok,
+            Time(k8s_openapi::jiff::Timestamp::from_second(1).unwrap()),
+        ));
+        let meta = |rv: &str| PartialObjectMeta::<Secret> {
+            types: None,
+            metadata: ObjectMeta {
+                resource_version: Some(rv.into()),
+                ..Default::default()
+            },
+            _phantom: Default::default(),
+        };
+        assert!(is_up_to_date(&ss, Some(&meta("7")), None));
+        assert!(!is_up_to_date(&ss, Some(&meta("8")), None), "edited Secret");
+        assert!(!is_up_to_date(&ss, None, None), "deleted Secret");
+        ss.metadata.generation = Some(3);
+        assert!(
+            !is_up_to_date(&ss, Some(&meta("7")), None),
+            "new generation"
+        );
+    }
+}
