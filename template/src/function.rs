@@ -146,8 +146,16 @@ pub(crate) fn to_int64(v: &Value) -> i64 {
         Value::Int(i) => *i,
         Value::Float(f) => *f as i64,
         Value::Bool(b) => i64::from(*b),
-        Value::Str(s) => parse_go_int(&String::from_utf8_lossy(s)).unwrap_or(0),
+        Value::Str(s) => parse_go_int(trim_zero_decimal(&String::from_utf8_lossy(s))).unwrap_or(0),
         _ => 0,
+    }
+}
+
+/// cast's `trimZeroDecimal`: "1.0" -> "1", "1.5" unchanged.
+fn trim_zero_decimal(s: &str) -> &str {
+    match s.split_once('.') {
+        Some((int, frac)) if !frac.is_empty() && frac.bytes().all(|b| b == b'0') => int,
+        _ => s,
     }
 }
 
@@ -387,7 +395,7 @@ fn js(_: &Call<'_>, args: &[Value]) -> FResult {
             '>' => out.push_str("\\u003E"),
             '&' => out.push_str("\\u0026"),
             '=' => out.push_str("\\u003D"),
-            c if (c as u32) < 0x20 || (!c.is_ascii() && c.is_control()) => {
+            c if (c as u32) < 0x20 || (!c.is_ascii() && !crate::printf::is_go_printable(c)) => {
                 out.push_str(&format!("\\u{:04X}", c as u32));
             }
             c => out.push(c),

@@ -178,6 +178,8 @@ fn bad_verb(out: &mut Vec<u8>, verb: char, arg: &Value) {
 
 fn format_one(out: &mut Vec<u8>, verb: char, spec: Spec, arg: &Value) {
     match (verb, arg) {
+        ('T', Value::Nil) => pad(out, b"<nil>", spec, false),
+        ('T', _) => pad(out, arg.type_name().as_bytes(), spec, false),
         ('v', Value::Str(_)) | ('s', Value::Str(_)) => {
             let s = arg.as_bytes().unwrap_or_default();
             let body = match spec.precision {
@@ -258,23 +260,30 @@ fn format_one(out: &mut Vec<u8>, verb: char, spec: Spec, arg: &Value) {
         }
         ('v' | 't', Value::Bool(b)) => pad(out, if *b { b"true" } else { b"false" }, spec, false),
         ('v', Value::Nil) => pad(out, b"<nil>", spec, false),
-        ('v', Value::List(_) | Value::Map(_)) => {
-            let mut body = Vec::new();
-            arg.write_go(&mut body);
-            pad(out, &body, spec, false);
-        }
-        ('s', Value::List(items)) => {
-            // %s applies element-wise: [a b].
-            let mut body = b"[".to_vec();
+        // Lists and maps apply the verb (and width) to each element, as Go does.
+        (_, Value::List(items)) => {
+            out.push(b'[');
             for (n, item) in items.iter().enumerate() {
                 if n > 0 {
-                    body.push(b' ');
+                    out.push(b' ');
                 }
-                format_one(&mut body, 's', Spec::default(), item);
+                format_one(out, verb, spec, item);
             }
-            body.push(b']');
-            pad(out, &body, spec, false);
+            out.push(b']');
         }
+        (_, Value::Map(entries)) => {
+            out.extend_from_slice(b"map[");
+            for (n, (k, v)) in entries.iter().enumerate() {
+                if n > 0 {
+                    out.push(b' ');
+                }
+                format_one(out, verb, spec, &Value::str(k));
+                out.push(b':');
+                format_one(out, verb, spec, v);
+            }
+            out.push(b']');
+        }
+        ('v' | 's', Value::Time(t)) => pad(out, crate::date::go_string(t).as_bytes(), spec, false),
         _ => bad_verb(out, verb, arg),
     }
 }
@@ -395,7 +404,7 @@ fn go_escape_char(ch: char, quote: char) -> String {
 
 /// Approximation of Go's `strconv.IsPrint`: control and format characters
 /// and non-ASCII spaces other than U+0020 are escaped.
-fn is_go_printable(c: char) -> bool {
+pub(crate) fn is_go_printable(c: char) -> bool {
     !(c.is_control()
         || matches!(c, '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
         || (c.is_whitespace() && c != ' '))

@@ -839,36 +839,122 @@ fn min(call: &Call<'_>, args: &[Value]) -> FResult {
     Ok(Value::Int(args.iter().map(to_int64).min().unwrap_or(0)))
 }
 
+/// A decimal `m * 10^e`: Sprig's float functions compute with
+/// shopspring/decimal (so `addf 0.1 0.2` is `0.3`, not `0.30000000000000004`).
+#[derive(Clone, Copy)]
+struct Decimal {
+    m: i128,
+    e: i32,
+}
+
+impl Decimal {
+    /// `decimal.NewFromFloat`: the shortest decimal that round-trips.
+    fn from_f64(f: f64) -> Option<Decimal> {
+        if !f.is_finite() {
+            return None;
+        }
+        let text = format!("{f:e}");
+        let (mantissa, exp) = text.split_once('e')?;
+        let exp: i32 = exp.parse().ok()?;
+        let negative = mantissa.starts_with('-');
+        let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+        let m: i128 = digits.parse().ok()?;
+        Some(Decimal { m: if negative { -m } else { m }, e: exp - (digits.len() as i32 - 1) })
+    }
+
+    fn to_f64(self) -> f64 {
+        format!("{}e{}", self.m, self.e).parse().unwrap_or(f64::NAN)
+    }
+
+    fn pow10(n: i32) -> Option<i128> {
+        10i128.checked_pow(u32::try_from(n).ok()?)
+    }
+
+    fn aligned(self, other: Decimal) -> Option<(i128, i128, i32)> {
+        let e = self.e.min(other.e);
+        let a = self.m.checked_mul(Self::pow10(self.e - e)?)?;
+        let b = other.m.checked_mul(Self::pow10(other.e - e)?)?;
+        Some((a, b, e))
+    }
+
+    fn add(self, other: Decimal) -> Option<Decimal> {
+        let (a, b, e) = self.aligned(other)?;
+        Some(Decimal { m: a.checked_add(b)?, e })
+    }
+
+    fn sub(self, other: Decimal) -> Option<Decimal> {
+        let (a, b, e) = self.aligned(other)?;
+        Some(Decimal { m: a.checked_sub(b)?, e })
+    }
+
+    fn mul(self, other: Decimal) -> Option<Decimal> {
+        Some(Decimal { m: self.m.checked_mul(other.m)?, e: self.e.checked_add(other.e)? })
+    }
+
+    /// `Div`: rounded (half away from zero) to 16 decimal places.
+    fn div(self, other: Decimal) -> Option<Decimal> {
+        if other.m == 0 {
+            return None;
+        }
+        let k = self.e - other.e + 16;
+        let (num, den) = if k >= 0 {
+            (self.m.checked_mul(Self::pow10(k)?)?, other.m)
+        } else {
+            (self.m, other.m.checked_mul(Self::pow10(-k)?)?)
+        };
+        let q = num / den;
+        let r = num % den;
+        let round_away = r.checked_mul(2)?.abs() >= den.abs();
+        let q = if round_away { if (num < 0) != (den < 0) { q - 1 } else { q + 1 } } else { q };
+        Some(Decimal { m: q, e: -16 })
+    }
+}
+
+/// Fold `args` with decimal arithmetic, falling back to f64 on overflow.
+fn decimal_fold(
+    args: &[Value],
+    decimal: fn(Decimal, Decimal) -> Option<Decimal>,
+    float: fn(f64, f64) -> f64,
+) -> f64 {
+    let values: Vec<f64> = args.iter().map(to_float64).collect();
+    let exact = values.iter().map(|f| Decimal::from_f64(*f)).collect::<Option<Vec<_>>>().and_then(|ds| {
+        let mut acc = ds[0];
+        for d in &ds[1..] {
+            acc = decimal(acc, *d)?;
+        }
+        Some(acc.to_f64())
+    });
+    exact.unwrap_or_else(|| values[1..].iter().fold(values[0], |a, b| float(a, *b)))
+}
+
 fn add1f(call: &Call<'_>, args: &[Value]) -> FResult {
     arity(call, args, 1)?;
-    Ok(Value::Float(to_float64(&args[0]) + 1.0))
+    Ok(Value::Float(decimal_fold(&[args[0].clone(), Value::Float(1.0)], Decimal::add, |a, b| a + b)))
 }
 
 fn addf(_: &Call<'_>, args: &[Value]) -> FResult {
-    Ok(Value::Float(args.iter().map(to_float64).sum()))
+    if args.is_empty() {
+        return Ok(Value::Float(0.0));
+    }
+    Ok(Value::Float(decimal_fold(args, Decimal::add, |a, b| a + b)))
 }
 
 fn subf(call: &Call<'_>, args: &[Value]) -> FResult {
     arity_at_least(call, args, 1)?;
-    Ok(Value::Float(args[1..].iter().map(to_float64).fold(to_float64(&args[0]), |a, b| a - b)))
+    Ok(Value::Float(decimal_fold(args, Decimal::sub, |a, b| a - b)))
 }
 
 fn divf(call: &Call<'_>, args: &[Value]) -> FResult {
     arity_at_least(call, args, 1)?;
-    let mut acc = to_float64(&args[0]);
-    for a in &args[1..] {
-        let d = to_float64(a);
-        if d == 0.0 {
-            return ferr("division by zero");
-        }
-        acc /= d;
+    if args[1..].iter().any(|a| to_float64(a) == 0.0) {
+        return ferr("division by zero");
     }
-    Ok(Value::Float(acc))
+    Ok(Value::Float(decimal_fold(args, Decimal::div, |a, b| a / b)))
 }
 
 fn mulf(call: &Call<'_>, args: &[Value]) -> FResult {
     arity_at_least(call, args, 1)?;
-    Ok(Value::Float(args.iter().map(to_float64).product()))
+    Ok(Value::Float(decimal_fold(args, Decimal::mul, |a, b| a * b)))
 }
 
 fn maxf(call: &Call<'_>, args: &[Value]) -> FResult {

@@ -638,6 +638,9 @@ impl Parser<'_> {
             }
             _ => {
                 let pipe = self.pipeline(pos, &tokens, true)?;
+                if pipe.decl.len() > 1 {
+                    return err(pos, "too many declarations in command");
+                }
                 nodes.push(Node::Action(pipe));
                 Ok(None)
             }
