@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 pub mod http;
+pub mod leader;
 pub mod metrics;
 pub mod sealed_secret;
 // ExternalSecrets part: `pub mod external_secret;` (added by its owner).
