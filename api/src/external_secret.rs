@@ -30,9 +30,21 @@ pub const GROUP: &str = "external-secrets.io";
     category = "external-secrets",
     status = "ExternalSecretStatus",
     doc = "ExternalSecret keeps a Kubernetes Secret in step with values held by a secret store",
-    printcolumn(name = "StoreType", type_ = "string", json_path = ".spec.secretStoreRef.kind"),
-    printcolumn(name = "Store", type_ = "string", json_path = ".spec.secretStoreRef.name"),
-    printcolumn(name = "Refresh Interval", type_ = "string", json_path = ".spec.refreshInterval"),
+    printcolumn(
+        name = "StoreType",
+        type_ = "string",
+        json_path = ".spec.secretStoreRef.kind"
+    ),
+    printcolumn(
+        name = "Store",
+        type_ = "string",
+        json_path = ".spec.secretStoreRef.name"
+    ),
+    printcolumn(
+        name = "Refresh Interval",
+        type_ = "string",
+        json_path = ".spec.refreshInterval"
+    ),
     printcolumn(
         name = "Status",
         type_ = "string",
@@ -552,8 +564,14 @@ spec:
         assert_eq!(target.creation_policy, Some(CreationPolicy::Merge));
         assert_eq!(target.deletion_policy, Some(DeletionPolicy::Delete));
         let data = es.spec.data.as_ref().expect("data");
-        assert_eq!(data[0].remote_ref.decoding_strategy, Some(DecodingStrategy::Base64Url));
-        assert_eq!(data[0].remote_ref.metadata_policy, Some(MetadataPolicy::Fetch));
+        assert_eq!(
+            data[0].remote_ref.decoding_strategy,
+            Some(DecodingStrategy::Base64Url)
+        );
+        assert_eq!(
+            data[0].remote_ref.metadata_policy,
+            Some(MetadataPolicy::Fetch)
+        );
         let from = es.spec.data_from.as_ref().expect("dataFrom");
         assert_eq!(
             from[1].find.as_ref().and_then(|f| f.conversion_strategy),
@@ -566,8 +584,14 @@ spec:
         for crd in crds() {
             let versions = &crd.spec.versions;
             assert_eq!(versions.len(), 2, "{}", crd.spec.names.kind);
-            assert_eq!((versions[0].name.as_str(), versions[0].storage), ("v1", true));
-            assert_eq!((versions[1].name.as_str(), versions[1].storage), ("v1beta1", false));
+            assert_eq!(
+                (versions[0].name.as_str(), versions[0].storage),
+                ("v1", true)
+            );
+            assert_eq!(
+                (versions[1].name.as_str(), versions[1].storage),
+                ("v1beta1", false)
+            );
             assert!(versions[1].served);
             assert_eq!(versions[0].schema, versions[1].schema);
         }
@@ -577,7 +601,11 @@ spec:
     fn optional_strategy_fields_have_no_schema_default() {
         for crd in crds() {
             let text = serde_json::to_string(&crd).expect("json");
-            assert!(!text.contains("\"default\""), "{}: no schema defaults", crd.spec.names.kind);
+            assert!(
+                !text.contains("\"default\""),
+                "{}: no schema defaults",
+                crd.spec.names.kind
+            );
         }
     }
 }

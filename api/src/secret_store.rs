@@ -153,7 +153,11 @@ pub struct AwsProvider {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub additional_roles: Option<Vec<String>>,
     /// External ID of the `role` hop.
-    #[serde(default, rename = "externalID", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "externalID",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub external_id: Option<String>,
     /// Session tags of the `role` hop.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -216,7 +220,11 @@ pub struct AwsAuth {
 #[serde(rename_all = "camelCase")]
 pub struct AwsAuthSecretRef {
     /// Access key ID.
-    #[serde(default, rename = "accessKeyIDSecretRef", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "accessKeyIDSecretRef",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub access_key_id_secret_ref: Option<SecretKeySelector>,
     /// Secret access key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -367,8 +375,17 @@ spec:
         let store: ClusterSecretStore = serde_saphyr::from_str(yaml).expect("parses");
         let aws = store.spec.provider.aws.as_ref().expect("aws");
         assert_eq!(aws.external_id.as_deref(), Some("xid"));
-        let keys = aws.auth.as_ref().and_then(|a| a.secret_ref.as_ref()).expect("secretRef");
-        assert_eq!(keys.access_key_id_secret_ref.as_ref().map(|s| s.name.as_str()), Some("creds"));
+        let keys = aws
+            .auth
+            .as_ref()
+            .and_then(|a| a.secret_ref.as_ref())
+            .expect("secretRef");
+        assert_eq!(
+            keys.access_key_id_secret_ref
+                .as_ref()
+                .map(|s| s.name.as_str()),
+            Some("creds")
+        );
         assert_eq!(store.spec.conditions.as_ref().map(Vec::len), Some(1));
     }
 }
