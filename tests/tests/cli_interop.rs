@@ -1,0 +1,342 @@
+//! Interop between `sealkit` and the real `kubeseal` v0.36.6, both ways, offline (no cluster):
+//! values sealed by one are opened by the other's `--recovery-unseal`, for each scope, for
+//! `--merge-into` and `--raw`; both print the same manifest layout for the same input.
+//!
+//! Needs the kubeseal peer (`scripts/testenv build`) and our binaries (`cargo build --bins`);
+//! missing binaries fail loudly.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use std::io::Write;
+
+struct Keys {
+    dir: PathBuf,
+    key_secret: PathBuf,
+    cert: PathBuf,
+}
+
+/// One RSA-4096 key pair for the whole run, made by `sealkit keygen` (so kubeseal reading our key
+/// Secret and certificate is tested too).
+fn keys() -> &'static Keys {
+    static KEYS: OnceLock<Keys> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let dir = scratch("cli-interop-keys");
+        let key_secret = dir.join("key.yaml");
+        let cert = dir.join("cert.pem");
+        let out = Command::new(sealkit_e2e::bin("sealkit"))
+            .args(["keygen", "-w"])
+            .arg(&key_secret)
+            .arg("--cert-out")
+            .arg(&cert)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "sealkit keygen: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Keys {
+            dir,
+            key_secret,
+            cert,
+        }
+    })
+}
+
+fn scratch(prefix: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(sealkit_e2e::unique_name(prefix));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run(program: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(program)
+        .args(args)
+        .env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn ok(program: &str, out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "{program} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn sealkit(args: &[&str], stdin: &[u8]) -> String {
+    ok("sealkit", run(&sealkit_e2e::bin("sealkit"), args, stdin))
+}
+
+fn kubeseal(args: &[&str], stdin: &[u8]) -> String {
+    ok("kubeseal", run(&sealkit_e2e::peer("kubeseal"), args, stdin))
+}
+
+fn cert() -> &'static str {
+    keys().cert.to_str().unwrap()
+}
+
+fn key() -> &'static str {
+    keys().key_secret.to_str().unwrap()
+}
+
+fn secret(scope_annotation: Option<&str>) -> String {
+    let annotations = scope_annotation
+        .map(|a| format!("  annotations:\n    {a}: \"true\"\n"))
+        .unwrap_or_default();
+    format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: interop\n  namespace: shop\n{annotations}  labels:\n    app: shop\ntype: Opaque\nstringData:\n  password: \"p@ss: w0rd\\n\"\ndata:\n  blob: AAEC/w==\n"
+    )
+}
+
+/// The unsealed Secret's `data` (base64 values).
+fn data_of(unsealed_json: &str) -> serde_json::Value {
+    let doc: serde_json::Value = serde_json::from_str(unsealed_json).unwrap();
+    doc["data"].clone()
+}
+
+fn expected_data() -> serde_json::Value {
+    // "p@ss: w0rd\n" and bytes 00 01 02 ff
+    serde_json::json!({"password": "cEBzczogdzByZAo=", "blob": "AAEC/w=="})
+}
+
+const SCOPES: [(&str, Option<&str>); 3] = [
+    ("strict", None),
+    (
+        "namespace-wide",
+        Some("sealedsecrets.bitnami.com/namespace-wide"),
+    ),
+    (
+        "cluster-wide",
+        Some("sealedsecrets.bitnami.com/cluster-wide"),
+    ),
+];
+
+#[test]
+fn values_sealed_by_sealkit_are_opened_by_kubeseal_in_every_scope() {
+    for (scope, annotation) in SCOPES {
+        // once with --scope, once with the annotation on the input
+        for input_args in [vec!["--scope", scope], vec![]] {
+            let input = if input_args.is_empty() {
+                secret(annotation)
+            } else {
+                secret(None)
+            };
+            let mut args = vec!["--cert", cert()];
+            args.extend(&input_args);
+            let sealed = sealkit(&args, input.as_bytes());
+            let unsealed = kubeseal(
+                &["--recovery-unseal", "--recovery-private-key", key()],
+                sealed.as_bytes(),
+            );
+            assert_eq!(
+                data_of(&unsealed),
+                expected_data(),
+                "scope {scope} {input_args:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn values_sealed_by_kubeseal_are_opened_by_sealkit_in_every_scope() {
+    for (scope, annotation) in SCOPES {
+        for input_args in [vec!["--scope", scope], vec![]] {
+            let input = if input_args.is_empty() {
+                secret(annotation)
+            } else {
+                secret(None)
+            };
+            let mut args = vec!["--cert", cert(), "-o", "yaml"];
+            args.extend(&input_args);
+            let sealed = kubeseal(&args, input.as_bytes());
+            let unsealed = sealkit(
+                &["--recovery-unseal", "--recovery-private-key", key()],
+                sealed.as_bytes(),
+            );
+            assert_eq!(
+                data_of(&unsealed),
+                expected_data(),
+                "scope {scope} {input_args:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_value_moved_to_another_namespace_is_refused_by_both() {
+    let sealed = sealkit(&["--cert", cert()], secret(None).as_bytes());
+    let moved = sealed.replace("\"namespace\": \"shop\"", "\"namespace\": \"other\"");
+    let out = run(
+        &sealkit_e2e::peer("kubeseal"),
+        &["--recovery-unseal", "--recovery-private-key", key()],
+        moved.as_bytes(),
+    );
+    assert!(!out.status.success());
+    let out = run(
+        &sealkit_e2e::bin("sealkit"),
+        &["--recovery-unseal", "--recovery-private-key", key()],
+        moved.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn both_print_the_same_manifest_for_the_same_input() {
+    let redact = |text: &str| -> String {
+        // sealed values differ (random session keys); replace them
+        text.split('"')
+            .map(|part| {
+                if part.len() > 300 && part.starts_with("Ag") {
+                    "[..]"
+                } else {
+                    part
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\"")
+    };
+    for (scope, _) in SCOPES {
+        let input = secret(None);
+        let ours = sealkit(&["--cert", cert(), "--scope", scope], input.as_bytes());
+        let theirs = kubeseal(&["--cert", cert(), "--scope", scope], input.as_bytes());
+        assert_eq!(redact(&ours), redact(&theirs), "JSON, scope {scope}");
+        let ours = sealkit(
+            &["--cert", cert(), "--scope", scope, "-o", "yaml"],
+            input.as_bytes(),
+        );
+        let theirs = kubeseal(
+            &["--cert", cert(), "--scope", scope, "-o", "yaml"],
+            input.as_bytes(),
+        );
+        let redact_yaml = |t: &str| {
+            t.lines()
+                .map(|l| match l.split_once(": Ag") {
+                    Some((k, _)) => format!("{k}: [..]"),
+                    None => l.to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_eq!(
+            redact_yaml(&ours),
+            redact_yaml(&theirs),
+            "YAML, scope {scope}"
+        );
+    }
+}
+
+#[test]
+fn merge_into_works_across_the_two_tools() {
+    let dir = scratch("cli-interop-merge");
+    // kubeseal makes the file, sealkit merges an item into it, kubeseal opens both.
+    let file = dir.join("sealed.json");
+    std::fs::write(
+        &file,
+        kubeseal(&["--cert", cert()], secret(None).as_bytes()),
+    )
+    .unwrap();
+    let update =
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: x\nstringData:\n  token: t0k3n\n";
+    sealkit(
+        &["--cert", cert(), "--merge-into", file.to_str().unwrap()],
+        update.as_bytes(),
+    );
+    let unsealed = kubeseal(
+        &["--recovery-unseal", "--recovery-private-key", key()],
+        &std::fs::read(&file).unwrap(),
+    );
+    let data = data_of(&unsealed);
+    assert_eq!(data["token"], "dDBrM24=");
+    assert_eq!(data["password"], expected_data()["password"]);
+
+    // sealkit makes the file, kubeseal merges an item into it, sealkit opens both.
+    let file = dir.join("sealed2.json");
+    std::fs::write(&file, sealkit(&["--cert", cert()], secret(None).as_bytes())).unwrap();
+    kubeseal(
+        &["--cert", cert(), "--merge-into", file.to_str().unwrap()],
+        update.as_bytes(),
+    );
+    let unsealed = sealkit(
+        &["--recovery-unseal", "--recovery-private-key", key()],
+        &std::fs::read(&file).unwrap(),
+    );
+    let data = data_of(&unsealed);
+    assert_eq!(data["token"], "dDBrM24=");
+    assert_eq!(data["blob"], "AAEC/w==");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn manifest_with(value: &str, scope_annotation: Option<&str>) -> String {
+    let annotations = scope_annotation
+        .map(|a| format!(",\"annotations\":{{\"{a}\":\"true\"}}"))
+        .unwrap_or_default();
+    format!(
+        "{{\"apiVersion\":\"bitnami.com/v1alpha1\",\"kind\":\"SealedSecret\",\"metadata\":{{\"name\":\"interop\",\"namespace\":\"shop\"{annotations}}},\"spec\":{{\"template\":{{\"metadata\":{{\"name\":\"interop\",\"namespace\":\"shop\"}}}},\"encryptedData\":{{\"password\":\"{value}\"}}}}}}"
+    )
+}
+
+#[test]
+fn raw_values_work_across_the_two_tools() {
+    let dir = scratch("cli-interop-raw");
+    let value_file = dir.join("value");
+    std::fs::write(&value_file, "p@ss: w0rd\n").unwrap();
+    let from_file = format!("password={}", value_file.display());
+    for (scope, annotation) in SCOPES {
+        let args = [
+            "--raw",
+            "--cert",
+            cert(),
+            "--scope",
+            scope,
+            "-n",
+            "shop",
+            "--name",
+            "interop",
+            "--from-file",
+            &from_file,
+        ];
+        let ours = sealkit(&args, b"");
+        assert!(!ours.ends_with('\n'), "no newline after a raw value");
+        let unsealed = kubeseal(
+            &["--recovery-unseal", "--recovery-private-key", key()],
+            manifest_with(&ours, annotation).as_bytes(),
+        );
+        assert_eq!(
+            data_of(&unsealed)["password"],
+            "cEBzczogdzByZAo=",
+            "sealkit --raw, scope {scope}"
+        );
+
+        let theirs = kubeseal(&args, b"");
+        let unsealed = sealkit(
+            &["--recovery-unseal", "--recovery-private-key", key()],
+            manifest_with(&theirs, annotation).as_bytes(),
+        );
+        assert_eq!(
+            data_of(&unsealed)["password"],
+            "cEBzczogdzByZAo=",
+            "kubeseal --raw, scope {scope}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn kubeseal_reads_the_certificate_and_key_secret_written_by_sealkit_keygen() {
+    let fetched = kubeseal(&["--fetch-cert", "--cert", cert()], b"");
+    assert!(fetched.starts_with("-----BEGIN CERTIFICATE-----"));
+    let key_text = std::fs::read_to_string(&keys().key_secret).unwrap();
+    assert!(key_text.contains("sealedsecrets.bitnami.com/sealed-secrets-key: active"));
+    assert!(keys().dir.is_dir());
+}
