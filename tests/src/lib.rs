@@ -274,6 +274,47 @@ impl TestEnv {
         client_from_kubeconfig(&path).await
     }
 
+    /// A `Command` that runs `program` as if in a pod of ServiceAccount `ns/sa`: for peers such as
+    /// the sealed-secrets controller, which only knows `rest.InClusterConfig()`. It sets
+    /// `KUBERNETES_SERVICE_HOST/PORT` and `POD_NAMESPACE`, and bind-mounts a directory holding
+    /// `token` (TokenRequest), `ca.crt` and `namespace` over
+    /// `/var/run/secrets/kubernetes.io/serviceaccount` in a private mount namespace
+    /// (`unshare --mount`, needs root; the host's mount table is not touched). Add the program's
+    /// own arguments with `.arg(..)`; wrap the spawned child in a [`ChildGuard`].
+    pub async fn in_cluster_command(&self, ns: &str, sa: &str, program: &Path) -> Command {
+        const MOUNT_POINT: &str = "/run/secrets/kubernetes.io/serviceaccount";
+        let token = self.service_account_token(ns, sa, None).await;
+        let dir = self
+            .dir
+            .join("in-cluster")
+            .join(unique_name(&format!("{ns}-{sa}")));
+        std::fs::create_dir_all(&dir)
+            .and_then(|()| std::fs::create_dir_all(MOUNT_POINT))
+            .unwrap_or_else(|e| panic!("sealkit e2e: preparing the in-cluster files: {e}"));
+        write_private_file(&dir.join("token"), token.as_bytes());
+        write_private_file(&dir.join("namespace"), ns.as_bytes());
+        let ca = std::fs::read(self.ca_cert_path())
+            .unwrap_or_else(|e| panic!("sealkit e2e: reading the CA certificate: {e}"));
+        write_private_file(&dir.join("ca.crt"), &ca);
+        let port = self
+            .api_url()
+            .rsplit_once(':')
+            .map(|(_, p)| p.to_owned())
+            .unwrap_or_default();
+        let mut cmd = Command::new("unshare");
+        cmd.args(["--mount", "--propagation", "private", "sh", "-c"])
+            .arg(format!(
+                "mount --bind \"$1\" {MOUNT_POINT} && shift && exec \"$@\""
+            ))
+            .arg("sealkit-in-cluster")
+            .arg(&dir)
+            .arg(program)
+            .env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+            .env("KUBERNETES_SERVICE_PORT", port)
+            .env("POD_NAMESPACE", ns);
+        cmd
+    }
+
     /// AWS SDK config for moto: endpoint override, static test credentials, region `us-east-1`,
     /// the SDK's default retry policy.
     pub async fn aws_sdk_config(&self) -> aws_config::SdkConfig {

@@ -625,3 +625,82 @@ async fn the_fault_proxy_answers_server_errors_and_hangs_until_cleared() {
     assert_eq!(proxy.faults("GetSecretValue"), 2);
     assert_eq!(proxy.requests("GetSecretValue"), 3);
 }
+
+#[tokio::test]
+async fn a_peer_that_only_knows_in_cluster_config_reaches_the_api_server() {
+    let env = TestEnv::get();
+    let ns = env.fresh_namespace("smoke-incluster").await;
+    let admin = env.client().await;
+    // the identity gets exactly `list configmaps` in its namespace
+    let role = Role {
+        metadata: ObjectMeta {
+            name: Some("list-configmaps".into()),
+            ..ObjectMeta::default()
+        },
+        rules: Some(vec![PolicyRule {
+            api_groups: Some(vec![String::new()]),
+            resources: Some(vec!["configmaps".into()]),
+            verbs: vec!["list".into()],
+            ..PolicyRule::default()
+        }]),
+    };
+    Api::<Role>::namespaced(admin.clone(), ns.name())
+        .create(&PostParams::default(), &role)
+        .await
+        .unwrap();
+    let binding = RoleBinding {
+        metadata: ObjectMeta {
+            name: Some("peer-lists-configmaps".into()),
+            ..ObjectMeta::default()
+        },
+        role_ref: RoleRef {
+            api_group: Some("rbac.authorization.k8s.io".into()),
+            kind: "Role".into(),
+            name: "list-configmaps".into(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".into(),
+            name: "peer".into(),
+            namespace: Some(ns.name().into()),
+            ..Subject::default()
+        }]),
+    };
+    Api::<RoleBinding>::namespaced(admin, ns.name())
+        .create(&PostParams::default(), &binding)
+        .await
+        .unwrap();
+
+    // kubectl with no kubeconfig falls back to the in-cluster config, like client-go programs
+    let run = |resource: &'static str| {
+        let ns_name = ns.name().to_owned();
+        async move {
+            let mut cmd = env
+                .in_cluster_command(&ns_name, "peer", &sealkit_e2e::peer("kubectl"))
+                .await;
+            cmd.env_remove("KUBECONFIG")
+                .env("HOME", env.dir())
+                .args(["get", resource, "-n", &ns_name, "-o", "name"]);
+            cmd.output().unwrap()
+        }
+    };
+    // kube-root-ca.crt is published into every namespace by kube-controller-manager
+    eventually(
+        "the in-cluster identity to list configmaps",
+        WAIT,
+        || async {
+            let out = run("configmaps").await;
+            (out.status.success()
+                && String::from_utf8_lossy(&out.stdout).contains("configmap/kube-root-ca.crt"))
+            .then_some(())
+        },
+    )
+    .await;
+    let denied = run("secrets").await;
+    assert!(!denied.status.success());
+    let stderr = String::from_utf8_lossy(&denied.stderr);
+    assert!(
+        stderr.contains(&format!("system:serviceaccount:{}:peer", ns.name()))
+            && stderr.contains("forbidden"),
+        "{stderr}"
+    );
+}
