@@ -53,11 +53,19 @@ pub struct LeaderElectionArgs {
     pub leader_elect: bool,
 
     /// Name of the Lease [default: <controller-name>-leader].
-    #[arg(long = "leader-elect-lease-name", env = "SEALKIT_LEADER_ELECT_LEASE_NAME", value_name = "NAME")]
+    #[arg(
+        long = "leader-elect-lease-name",
+        env = "SEALKIT_LEADER_ELECT_LEASE_NAME",
+        value_name = "NAME"
+    )]
     pub lease_name: Option<String>,
 
     /// Namespace of the Lease [default: the controller's namespace].
-    #[arg(long = "leader-elect-namespace", env = "SEALKIT_LEADER_ELECT_NAMESPACE", value_name = "NAMESPACE")]
+    #[arg(
+        long = "leader-elect-namespace",
+        env = "SEALKIT_LEADER_ELECT_NAMESPACE",
+        value_name = "NAMESPACE"
+    )]
     pub lease_namespace: Option<String>,
 
     /// How long the Lease stays valid after the leader's last renewal (whole seconds); a follower
@@ -99,7 +107,11 @@ impl LeaderElectionArgs {
     /// Resolves the flags for a controller named `controller_name` running in `namespace`.
     /// The identity is `$POD_NAME` (else `$HOSTNAME`, else `sealkit-controller`) plus a random
     /// suffix, so a restarted container never mistakes its predecessor's Lease for its own.
-    pub fn election(&self, controller_name: &str, namespace: &str) -> Result<Election, LeaderError> {
+    pub fn election(
+        &self,
+        controller_name: &str,
+        namespace: &str,
+    ) -> Result<Election, LeaderError> {
         if !self.leader_elect {
             return Ok(Election::Disabled);
         }
@@ -109,8 +121,12 @@ impl LeaderElectionArgs {
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "sealkit-controller".to_owned());
         let settings = LeaseSettings::new(
-            self.lease_name.clone().unwrap_or_else(|| format!("{controller_name}-leader")),
-            self.lease_namespace.clone().unwrap_or_else(|| namespace.to_owned()),
+            self.lease_name
+                .clone()
+                .unwrap_or_else(|| format!("{controller_name}-leader")),
+            self.lease_namespace
+                .clone()
+                .unwrap_or_else(|| namespace.to_owned()),
             format!("{base}_{}", random_suffix(8)),
             self.lease_duration,
             self.renew_grace,
@@ -155,10 +171,15 @@ impl LeaseSettings {
                 Ok(d.as_secs())
             }
         };
-        let duration_secs = whole(duration, "the lease duration must be a whole number of seconds")?;
+        let duration_secs = whole(
+            duration,
+            "the lease duration must be a whole number of seconds",
+        )?;
         let grace_secs = whole(grace, "the renew grace must be a whole number of seconds")?;
         if grace_secs == 0 {
-            return Err(LeaderError::InvalidSettings("the renew grace must be at least 1s"));
+            return Err(LeaderError::InvalidSettings(
+                "the renew grace must be at least 1s",
+            ));
         }
         if grace_secs >= duration_secs {
             return Err(LeaderError::InvalidSettings(
@@ -171,12 +192,22 @@ impl LeaseSettings {
             ));
         }
         if namespace.is_empty() {
-            return Err(LeaderError::InvalidSettings("the lease namespace must not be empty"));
+            return Err(LeaderError::InvalidSettings(
+                "the lease namespace must not be empty",
+            ));
         }
         if identity.is_empty() {
-            return Err(LeaderError::InvalidSettings("the leader identity must not be empty"));
+            return Err(LeaderError::InvalidSettings(
+                "the leader identity must not be empty",
+            ));
         }
-        Ok(Self { name, namespace, identity, duration_secs, grace_secs })
+        Ok(Self {
+            name,
+            namespace,
+            identity,
+            duration_secs,
+            grace_secs,
+        })
     }
 
     /// Lease name.
@@ -319,7 +350,11 @@ impl LeaderElector {
             Election::Lease(_) => Role::Follower,
             Election::Disabled => Role::Standalone,
         };
-        Self { client, election, role: watch::channel(initial).0 }
+        Self {
+            client,
+            election,
+            role: watch::channel(initial).0,
+        }
     }
 
     /// The current role, updated as it changes (for readiness, metrics, logs).
@@ -333,7 +368,11 @@ impl LeaderElector {
     /// `Ok(None)` when `shutdown` completes first (the work is aborted and the Lease released, so
     /// a follower takes over at once). Returns [`LeaderError::LeaseLost`] when leadership is lost;
     /// the work is aborted first, and the caller should exit non-zero.
-    pub async fn run<W, T>(self, shutdown: impl Future<Output = ()>, work: W) -> Result<Option<T>, LeaderError>
+    pub async fn run<W, T>(
+        self,
+        shutdown: impl Future<Output = ()>,
+        work: W,
+    ) -> Result<Option<T>, LeaderError>
     where
         W: Future<Output = T> + Send + 'static,
         T: Send + 'static,
@@ -451,13 +490,21 @@ impl LeaderElector {
         };
         task.abort();
         let _ = self.role.send(Role::Follower);
-        Err(LeaderError::LeaseLost { name: settings.name.clone(), namespace: settings.namespace.clone(), cause: lost })
+        Err(LeaderError::LeaseLost {
+            name: settings.name.clone(),
+            namespace: settings.namespace.clone(),
+            cause: lost,
+        })
     }
 
     async fn manager(&self, settings: &LeaseSettings) -> Result<LeaseManager, LeaderError> {
-        let params = LeaseParams::new(settings.identity.clone(), settings.duration_secs, settings.grace_secs)
-            // One field manager per replica: server-side apply then refuses a second holder.
-            .with_field_manager(format!("sealkit-leader-{}", settings.identity));
+        let params = LeaseParams::new(
+            settings.identity.clone(),
+            settings.duration_secs,
+            settings.grace_secs,
+        )
+        // One field manager per replica: server-side apply then refuses a second holder.
+        .with_field_manager(format!("sealkit-leader-{}", settings.identity));
         LeaseManager::new(
             self.client.clone(),
             settings.name.clone(),
@@ -492,7 +539,11 @@ async fn confirm(client: &Client, settings: &LeaseSettings) -> Confirmation {
                 let renewed: SystemTime = renewed.0.into();
                 renewed + settings.duration() > SystemTime::now()
             });
-            if ours && fresh { Confirmation::Held } else { Confirmation::NotHeld }
+            if ours && fresh {
+                Confirmation::Held
+            } else {
+                Confirmation::NotHeld
+            }
         }
         Err(error) => {
             tracing::warn!(%error, lease = %settings.name, "cannot read the lease to confirm leadership");
@@ -514,8 +565,12 @@ async fn lease_is_free(client: &Client, settings: &LeaseSettings) -> bool {
 async fn release(manager: &LeaseManager, settings: &LeaseSettings) {
     match tokio::time::timeout(RELEASE_TIMEOUT, manager.release()).await {
         Ok(Ok(())) => tracing::info!(lease = %settings.name, "released the lease"),
-        Ok(Err(error)) => tracing::warn!(%error, lease = %settings.name, "cannot release the lease; it expires by itself"),
-        Err(_) => tracing::warn!(lease = %settings.name, "releasing the lease timed out; it expires by itself"),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, lease = %settings.name, "cannot release the lease; it expires by itself")
+        }
+        Err(_) => {
+            tracing::warn!(lease = %settings.name, "releasing the lease timed out; it expires by itself")
+        }
     }
 }
 
@@ -533,7 +588,9 @@ fn is_object_name(name: &str) -> bool {
         && name.len() <= 253
         && name.split('.').all(|part| {
             !part.is_empty()
-                && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
                 && !part.starts_with('-')
                 && !part.ends_with('-')
         })
@@ -551,26 +608,46 @@ mod tests {
     }
 
     fn settings(duration: u64, grace: u64) -> Result<LeaseSettings, LeaderError> {
-        LeaseSettings::new("x-leader", "ns", "me", Duration::from_secs(duration), Duration::from_secs(grace))
+        LeaseSettings::new(
+            "x-leader",
+            "ns",
+            "me",
+            Duration::from_secs(duration),
+            Duration::from_secs(grace),
+        )
     }
 
     #[test]
     fn default_flags_elect_on_a_lease_named_after_the_controller() {
         let cli = Cli::try_parse_from(["c"]).unwrap();
-        let Election::Lease(s) = cli.leader.election("sealed-secrets-controller", "kube-system").unwrap() else {
+        let Election::Lease(s) = cli
+            .leader
+            .election("sealed-secrets-controller", "kube-system")
+            .unwrap()
+        else {
             panic!("leader election must be on by default");
         };
         assert_eq!(s.name(), "sealed-secrets-controller-leader");
         assert_eq!(s.namespace(), "kube-system");
-        assert_eq!((s.duration(), s.grace()), (Duration::from_secs(10), Duration::from_secs(3)));
+        assert_eq!(
+            (s.duration(), s.grace()),
+            (Duration::from_secs(10), Duration::from_secs(3))
+        );
     }
 
     #[test]
     fn default_settings_promise_takeover_well_under_fifteen_seconds() {
         // A follower sleeps until the expiry it last read, then waits up to 1 s of jitter.
-        let s = settings(DEFAULT_LEASE_DURATION.as_secs(), DEFAULT_RENEW_GRACE.as_secs()).unwrap();
+        let s = settings(
+            DEFAULT_LEASE_DURATION.as_secs(),
+            DEFAULT_RENEW_GRACE.as_secs(),
+        )
+        .unwrap();
         assert!(s.duration() + Duration::from_secs(1) < Duration::from_secs(15));
-        assert!(s.watchdog_period() < s.grace(), "the watchdog must look more often than the grace");
+        assert!(
+            s.watchdog_period() < s.grace(),
+            "the watchdog must look more often than the grace"
+        );
     }
 
     #[test]
@@ -584,7 +661,9 @@ mod tests {
         let cli = Cli::try_parse_from(["c"]).unwrap();
         let a = cli.leader.election("c", "ns").unwrap();
         let b = cli.leader.election("c", "ns").unwrap();
-        let (Election::Lease(a), Election::Lease(b)) = (a, b) else { panic!("expected leases") };
+        let (Election::Lease(a), Election::Lease(b)) = (a, b) else {
+            panic!("expected leases")
+        };
         assert_ne!(a.identity(), b.identity());
     }
 
@@ -598,22 +677,42 @@ mod tests {
             "--leader-elect-renew-grace=5s",
         ])
         .unwrap();
-        let Election::Lease(s) = cli.leader.election("c", "ns").unwrap() else { panic!("expected lease") };
+        let Election::Lease(s) = cli.leader.election("c", "ns").unwrap() else {
+            panic!("expected lease")
+        };
         assert_eq!((s.name(), s.namespace()), ("my-lease", "ops"));
-        assert_eq!((s.duration(), s.grace()), (Duration::from_secs(20), Duration::from_secs(5)));
+        assert_eq!(
+            (s.duration(), s.grace()),
+            (Duration::from_secs(20), Duration::from_secs(5))
+        );
     }
 
     #[test]
     fn a_grace_not_shorter_than_the_duration_is_refused() {
-        assert!(matches!(settings(5, 5), Err(LeaderError::InvalidSettings(_))));
-        assert!(matches!(settings(5, 9), Err(LeaderError::InvalidSettings(_))));
-        assert!(matches!(settings(5, 0), Err(LeaderError::InvalidSettings(_))));
+        assert!(matches!(
+            settings(5, 5),
+            Err(LeaderError::InvalidSettings(_))
+        ));
+        assert!(matches!(
+            settings(5, 9),
+            Err(LeaderError::InvalidSettings(_))
+        ));
+        assert!(matches!(
+            settings(5, 0),
+            Err(LeaderError::InvalidSettings(_))
+        ));
     }
 
     #[test]
     fn fractional_seconds_are_refused_with_a_clear_message() {
-        let err = LeaseSettings::new("l", "ns", "me", Duration::from_millis(10_500), Duration::from_secs(3))
-            .unwrap_err();
+        let err = LeaseSettings::new(
+            "l",
+            "ns",
+            "me",
+            Duration::from_millis(10_500),
+            Duration::from_secs(3),
+        )
+        .unwrap_err();
         assert_eq!(
             err.to_string(),
             "invalid leader-election settings: the lease duration must be a whole number of seconds"
@@ -630,7 +729,13 @@ mod tests {
             assert!(is_object_name(good), "{good:?} refused");
         }
         assert!(matches!(
-            LeaseSettings::new("Bad_Name", "ns", "me", Duration::from_secs(10), Duration::from_secs(3)),
+            LeaseSettings::new(
+                "Bad_Name",
+                "ns",
+                "me",
+                Duration::from_secs(10),
+                Duration::from_secs(3)
+            ),
             Err(LeaderError::InvalidSettings(_))
         ));
     }
@@ -644,7 +749,11 @@ mod tests {
 
     #[test]
     fn losing_the_lease_says_what_happened_and_what_follows() {
-        let err = LeaderError::LeaseLost { name: "l".into(), namespace: "ns".into(), cause: LossCause::TakenOver };
+        let err = LeaderError::LeaseLost {
+            name: "l".into(),
+            namespace: "ns".into(),
+            cause: LossCause::TakenOver,
+        };
         assert_eq!(
             err.to_string(),
             "lost leadership of lease ns/l (another replica holds it now); reconcilers stopped, exiting so the replica restarts as a follower"

@@ -40,6 +40,9 @@ struct Cli {
 
     #[command(flatten, next_help_heading = "SealedSecrets")]
     sealed: sealed_secret::Args,
+
+    #[command(flatten, next_help_heading = "Leader election")]
+    leader: sealkit_controller::leader::LeaderElectionArgs,
     // ExternalSecrets part: #[command(flatten, next_help_heading = "ExternalSecrets")]
     // external: sealkit_controller::external_secret::Args,
 }
@@ -188,22 +191,34 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 
     // 3. Leader-only work: reconcilers, key generation/renewal, public-key ConfigMap.
+    // Leader election (leader.rs): the work below runs only while this replica holds the Lease;
+    // HTTP and the key watch above keep running on every replica. Losing the Lease ends the
+    // process (exit 1) so the pod restarts as a follower.
+    let election = cli
+        .leader
+        .election(&cli.runtime.controller_name, &namespace)?;
+    let elector = sealkit_controller::leader::LeaderElector::new(client.clone(), election);
+    let leader_shutdown = stopped();
     tasks.spawn(async move {
-        // Leader election (issue 7): `leader::become_leader(...).await?;` goes here; HTTP and the
-        // key watch above keep running on every replica.
-        let mut leading = tokio::task::JoinSet::new();
-        if let Some(part) = sealed {
-            leading.spawn(async move { part.run().await.context("sealed-secrets") });
+        let work = async move {
+            let mut leading = tokio::task::JoinSet::new();
+            if let Some(part) = sealed {
+                leading.spawn(async move { part.run().await.context("sealed-secrets") });
+            }
+            // ExternalSecrets part:
+            // if cli.external_secrets {
+            //     let (client, args, m) = (client.clone(), cli.external, es_metrics);
+            //     leading.spawn(async move { sealkit_controller::external_secret::run(client, args, m).await });
+            // }
+            while let Some(done) = leading.join_next().await {
+                done.context("task panicked")??;
+            }
+            Ok(())
+        };
+        match elector.run(leader_shutdown, work).await? {
+            Some(result) => result,
+            None => Ok(()),
         }
-        // ExternalSecrets part:
-        // if cli.external_secrets {
-        //     let (client, args, m) = (client.clone(), cli.external, es_metrics);
-        //     leading.spawn(async move { sealkit_controller::external_secret::run(client, args, m).await });
-        // }
-        while let Some(done) = leading.join_next().await {
-            done.context("task panicked")??;
-        }
-        Ok(())
     });
 
     let outcome = tokio::select! {
