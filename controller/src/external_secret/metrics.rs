@@ -58,8 +58,15 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// Registers every metric under `sealkit_externalsecret_*` / `sealkit_aws_*`.
-    pub fn register(&self, registry: &mut Registry) {
+    /// Creates the metrics and registers them under `sealkit_externalsecret_*` / `sealkit_aws_*`.
+    pub fn register(registry: &mut Registry) -> std::sync::Arc<Metrics> {
+        let metrics = std::sync::Arc::new(Metrics::default());
+        metrics.register_into(registry);
+        metrics
+    }
+
+    /// Registers these metrics into `registry`.
+    pub fn register_into(&self, registry: &mut Registry) {
         registry.register(
             "sealkit_aws_api_calls",
             "AWS API calls (HTTP attempts) by operation and status",

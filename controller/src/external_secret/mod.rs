@@ -47,9 +47,6 @@ pub use metrics::Metrics;
 /// Command-line flags of the ExternalSecrets controller (flatten into the binary's flags).
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
-    /// Run the ExternalSecrets controller.
-    #[arg(long = "external-secrets", env = "SEALKIT_EXTERNAL_SECRETS", default_value_t = true, action = clap::ArgAction::Set)]
-    pub enabled: bool,
     /// Only watch ExternalSecrets and SecretStores in this namespace (default: all namespaces).
     #[arg(
         long = "external-secrets-namespace",
@@ -105,7 +102,6 @@ fn parse_duration_arg(s: &str) -> Result<Duration, String> {
 impl Default for Args {
     fn default() -> Self {
         Args {
-            enabled: true,
             namespace: None,
             concurrency: 32,
             controller_class: "default".to_owned(),
@@ -121,10 +117,6 @@ impl Default for Args {
 
 /// Runs the ExternalSecrets controller until the process is asked to stop.
 pub async fn run(client: kube::Client, args: Args, metrics: Arc<Metrics>) -> anyhow::Result<()> {
-    if !args.enabled {
-        tracing::info!("ExternalSecrets controller disabled");
-        return Ok(());
-    }
     let mut endpoints = aws::Endpoints::from_env();
     if args.secretsmanager_endpoint.is_some() {
         endpoints.secrets_manager = args.secretsmanager_endpoint.clone();
