@@ -190,11 +190,14 @@ fn helm_lint_is_clean_in_strict_mode() {
     let chart = chart();
     for extra in [
         &[][..],
+        &["--set", "scope.mode=namespaces"][..],
         &[
             "--set",
             "scope.mode=namespaces",
             "--set",
             "scope.additionalNamespaces={team-a}",
+            "--set",
+            "externalSecrets.enabled=false",
         ][..],
         &[
             "--set",
@@ -340,6 +343,8 @@ fn namespace_mode_creates_no_cluster_wide_rbac() {
             "scope.mode=namespaces",
             "--set",
             "scope.additionalNamespaces={team-a,team-b}",
+            "--set",
+            "externalSecrets.enabled=false",
         ],
     );
     assert!(
@@ -354,22 +359,33 @@ fn namespace_mode_creates_no_cluster_wide_rbac() {
         .collect();
     namespaces.sort();
     assert_eq!(namespaces, ["ops", "team-a", "team-b"]);
-    // no ClusterSecretStores without a ClusterRole
+    let args = args_of(&docs);
+    assert!(args.contains(&"--all-namespaces=false".to_owned()), "{args:?}");
+    assert!(
+        args.contains(&"--additional-namespaces=team-a,team-b".to_owned()),
+        "{args:?}"
+    );
+
+    // with ExternalSecrets: one namespace, no ClusterSecretStores (they need a ClusterRole)
+    let docs = render_in("ops", &["--set", "scope.mode=namespaces"]);
+    assert!(all(&docs, "ClusterRole").is_empty());
     for role in all(&docs, "Role") {
         assert!(
             !grants(&role["rules"])
                 .iter()
-                .any(|g| g.1.starts_with("clustersecretstores"))
+                .any(|g| g.1.starts_with("clustersecretstores") || g.1 == "namespaces")
         );
     }
-    let args = args_of(&docs);
+    assert!(args_of(&docs).contains(&"--external-secrets-namespace=ops".to_owned()));
+    let err = render_error(&[
+        "--set",
+        "scope.mode=namespaces",
+        "--set",
+        "scope.additionalNamespaces={team-a}",
+    ]);
     assert!(
-        args.contains(&"--all-namespaces=false".to_owned()),
-        "{args:?}"
-    );
-    assert!(
-        args.contains(&"--additional-namespaces=team-a,team-b".to_owned()),
-        "{args:?}"
+        err.contains("ExternalSecrets part watches only the release namespace"),
+        "{err}"
     );
 }
 
@@ -423,12 +439,32 @@ fn cluster_mode_grants_nothing_on_secrets_beyond_what_reconciling_needs() {
     // nothing else in the core group beyond secrets and events, cluster-wide
     for g in grants(&role["rules"]) {
         if g.0.is_empty() {
-            assert!(
-                ["secrets", "events", "serviceaccounts/token"].contains(&g.1.as_str()),
-                "unexpected cluster grant {g:?}"
-            );
+            let allowed = match g.1.as_str() {
+                "secrets" | "serviceaccounts/token" => true,
+                "configmaps" | "serviceaccounts" | "namespaces" => g.2 == "get",
+                _ => false,
+            };
+            assert!(allowed, "unexpected cluster-wide grant {g:?}");
         }
     }
+}
+
+#[test]
+fn minting_service_account_tokens_can_be_switched_off() {
+    let on = render(&[]);
+    let role = find(&on, "ClusterRole", "sealed-secrets-controller");
+    assert!(
+        grants(&role["rules"])
+            .iter()
+            .any(|g| g.1 == "serviceaccounts/token" && g.2 == "create")
+    );
+    let off = render(&["--set", "externalSecrets.serviceAccountTokens=false"]);
+    let role = find(&off, "ClusterRole", "sealed-secrets-controller");
+    assert!(
+        !grants(&role["rules"])
+            .iter()
+            .any(|g| g.1 == "serviceaccounts/token")
+    );
 }
 
 #[test]
@@ -440,12 +476,12 @@ fn switching_a_part_off_removes_its_rbac_and_disables_it() {
             .iter()
             .any(|g| g.0 == "external-secrets.io")
     );
-    assert!(args_of(&docs).contains(&"--external-secrets=disabled".to_owned()));
+    assert!(args_of(&docs).contains(&"--external-secrets=false".to_owned()));
 
     let docs = render(&["--set", "sealedSecrets.enabled=false"]);
     let role = find(&docs, "ClusterRole", "sealed-secrets-controller");
     assert!(!grants(&role["rules"]).iter().any(|g| g.0 == "bitnami.com"));
-    assert!(args_of(&docs).contains(&"--sealed-secrets=disabled".to_owned()));
+    assert!(args_of(&docs).contains(&"--sealed-secrets=false".to_owned()));
     let own = find(&docs, "Role", "sealed-secrets-controller-self");
     assert!(
         !grants(&own["rules"])
@@ -607,11 +643,14 @@ fn notes_explain_how_to_fetch_the_key_and_seal_a_first_secret() {
 fn every_flag_the_chart_passes_is_accepted_by_the_controller_binary() {
     for extra in [
         &[][..],
+        &["--set", "scope.mode=namespaces"][..],
         &[
             "--set",
             "scope.mode=namespaces",
             "--set",
             "scope.additionalNamespaces={team-a}",
+            "--set",
+            "externalSecrets.enabled=false",
         ][..],
         &["--set", "externalSecrets.enabled=false"][..],
         &["--set", "sealedSecrets.enabled=false"][..],
@@ -635,7 +674,10 @@ fn every_flag_the_chart_passes_is_accepted_by_the_controller_binary() {
             String::from_utf8_lossy(&out.stderr)
         );
         let help = String::from_utf8_lossy(&out.stdout);
-        assert!(help.contains("--leader-elect") && help.contains("--controller-name"), "not the controller's help:\n{help}");
+        assert!(
+            help.contains("--leader-elect") && help.contains("--controller-name"),
+            "not the controller's help:\n{help}"
+        );
     }
 }
 

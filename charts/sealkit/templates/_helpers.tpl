@@ -80,6 +80,12 @@ app.kubernetes.io/part-of: sealkit
 {{- if and (not .Values.sealedSecrets.enabled) (not .Values.externalSecrets.enabled) }}
 {{- fail "sealkit: both sealedSecrets.enabled and externalSecrets.enabled are false; enable at least one part" }}
 {{- end }}
+{{- if and (ne .Values.scope.mode "cluster") .Values.externalSecrets.enabled .Values.scope.additionalNamespaces }}
+{{- fail "sealkit: with scope.mode=namespaces the ExternalSecrets part watches only the release namespace; leave scope.additionalNamespaces empty or set externalSecrets.enabled=false" }}
+{{- end }}
+{{- if and (ne .Values.scope.mode "cluster") .Values.sealedSecrets.namespaceSelector }}
+{{- fail "sealkit: sealedSecrets.namespaceSelector needs scope.mode=cluster (it watches namespaces cluster-wide)" }}
+{{- end }}
 {{- if and (gt (int .Values.replicas) 1) (not .Values.leaderElection.enabled) }}
 {{- fail "sealkit: replicas > 1 needs leaderElection.enabled=true (two leaders would fight over the same Secrets)" }}
 {{- end }}
@@ -92,29 +98,33 @@ app.kubernetes.io/part-of: sealkit
 - --listen-metrics-addr=:{{ .Values.metrics.port }}
 - --log-level={{ .Values.logLevel }}
 - --log-format={{ .Values.logFormat }}
+- --sealed-secrets={{ .Values.sealedSecrets.enabled }}
+- --external-secrets={{ .Values.externalSecrets.enabled }}
+{{- if .Values.sealedSecrets.enabled }}
 {{- if eq .Values.scope.mode "cluster" }}
 - --all-namespaces=true
+{{- with .Values.sealedSecrets.namespaceSelector }}
+- --namespace-selector={{ . }}
+{{- end }}
 {{- else }}
 - --all-namespaces=false
 {{- with .Values.scope.additionalNamespaces }}
 - --additional-namespaces={{ join "," . }}
 {{- end }}
 {{- end }}
-{{- if .Values.sealedSecrets.enabled }}
 - --key-prefix={{ .Values.sealedSecrets.keyPrefix }}
 - --key-renew-period={{ .Values.sealedSecrets.keyRenewPeriod }}
 {{- with .Values.sealedSecrets.extraArgs }}
 {{ toYaml . }}
 {{- end }}
-{{- else }}
-- --sealed-secrets=disabled
 {{- end }}
 {{- if .Values.externalSecrets.enabled }}
+{{- if ne .Values.scope.mode "cluster" }}
+- --external-secrets-namespace={{ .Release.Namespace }}
+{{- end }}
 {{- with .Values.externalSecrets.extraArgs }}
 {{ toYaml . }}
 {{- end }}
-{{- else }}
-- --external-secrets=disabled
 {{- end }}
 {{- if .Values.leaderElection.enabled }}
 - --leader-elect=true
