@@ -133,6 +133,14 @@ pub async fn client(kube: &KubeArgs) -> Outcome<Client> {
     if let Some(ca) = &kube.certificate_authority {
         config.root_cert_file = Some(ca.clone());
     }
+    if let Some(path) = &kube.client_certificate {
+        config.auth_info.client_certificate = Some(path.display().to_string());
+        config.auth_info.client_certificate_data = None;
+    }
+    if let Some(path) = &kube.client_key {
+        config.auth_info.client_key = Some(path.display().to_string());
+        config.auth_info.client_key_data = None;
+    }
     if kube.insecure_skip_tls_verify {
         config.accept_invalid_certs = true;
     }

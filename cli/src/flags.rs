@@ -302,6 +302,14 @@ pub struct KubeArgs {
     )]
     pub certificate_authority: Option<PathBuf>,
 
+    /// Path to a client certificate file for TLS.
+    #[arg(long, value_name = "FILE", env = "SEALED_SECRETS_CLIENT_CERTIFICATE", help_heading = "Cluster")]
+    pub client_certificate: Option<PathBuf>,
+
+    /// Path to a client key file for TLS.
+    #[arg(long, value_name = "FILE", env = "SEALED_SECRETS_CLIENT_KEY", help_heading = "Cluster")]
+    pub client_key: Option<PathBuf>,
+
     /// If true, the server's certificate will not be checked for validity (insecure).
     #[arg(long, env = "SEALED_SECRETS_INSECURE_SKIP_TLS_VERIFY", value_parser = BoolishValueParser::new(), help_heading = "Cluster")]
     pub insecure_skip_tls_verify: bool,
