@@ -46,7 +46,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Seal Secrets (the default action); with --in-place, every Secret manifest under a directory.
-    Seal(SealCommand),
+    Seal(Box<SealCommand>),
     /// Create a sealing key pair offline and write it as a controller key Secret.
     Keygen(KeygenArgs),
 }
@@ -303,11 +303,21 @@ pub struct KubeArgs {
     pub certificate_authority: Option<PathBuf>,
 
     /// Path to a client certificate file for TLS.
-    #[arg(long, value_name = "FILE", env = "SEALED_SECRETS_CLIENT_CERTIFICATE", help_heading = "Cluster")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "SEALED_SECRETS_CLIENT_CERTIFICATE",
+        help_heading = "Cluster"
+    )]
     pub client_certificate: Option<PathBuf>,
 
     /// Path to a client key file for TLS.
-    #[arg(long, value_name = "FILE", env = "SEALED_SECRETS_CLIENT_KEY", help_heading = "Cluster")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "SEALED_SECRETS_CLIENT_KEY",
+        help_heading = "Cluster"
+    )]
     pub client_key: Option<PathBuf>,
 
     /// If true, the server's certificate will not be checked for validity (insecure).

@@ -24,7 +24,7 @@ use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
 use sealkit_crypto::ScopeKind;
 
-use crate::cluster::{ControllerAnswer, NamespaceChoice};
+use crate::cluster::ControllerAnswer;
 use crate::document::Document;
 use crate::failure::{Failure, Outcome};
 use crate::flags::{Cli, Command, OutputFormat, ScopeArg, SealArgs};
@@ -445,7 +445,6 @@ fn raw(args: &SealArgs, target: &sealkit_crypto::SealingTarget, mut sink: Sink) 
             return Err(Failure::user("must provide the --name flag with --raw and --scope strict")
                 .hint("pass --name NAME (the name of the SealedSecret that will hold the value), or --scope namespace-wide"));
         }
-        let _ = matches!(choice, NamespaceChoice::Explicit(_));
     }
     if args.from_file.len() > 1 {
         return Err(Failure::user(
@@ -485,10 +484,8 @@ fn raw(args: &SealArgs, target: &sealkit_crypto::SealingTarget, mut sink: Sink) 
     };
     let scope = sealkit_crypto::Scope::new(scope_kind, namespace.as_deref(), args.name.as_deref())
         .map_err(|e| Failure::user("incomplete scope for --raw").because(&e))?;
-    let mut plain = document::Plain::new(value);
+    let plain = document::Plain::new(value); // zeroed on drop
     let sealed = sealing::seal_value(target, &scope, &data_key, plain.expose())?;
-    plain = document::Plain::new(Vec::new());
-    drop(plain);
     sink.bytes.extend_from_slice(sealed.as_bytes());
     sink.finish()
 }

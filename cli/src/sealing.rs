@@ -110,17 +110,16 @@ pub fn seal_secret(
     }
     let scope_kind = ScopeKind::from_annotations(Some(&secret.metadata.annotations));
     if scope_kind != ScopeKind::ClusterWide {
-        if let NamespaceChoice::Explicit(ns) = &options.namespace {
-            if !secret.metadata.namespace.is_empty()
-                && &secret.metadata.namespace != ns
-                && options.namespace_override.is_none()
-            {
-                return Err(Failure::user(format!(
-                    "namespace mismatch: input secret is in namespace {:?} but {:?} was specified",
-                    secret.metadata.namespace, ns
-                ))
-                .hint("drop -n/--namespace, or change metadata.namespace in the Secret"));
-            }
+        if let NamespaceChoice::Explicit(ns) = &options.namespace
+            && !secret.metadata.namespace.is_empty()
+            && &secret.metadata.namespace != ns
+            && options.namespace_override.is_none()
+        {
+            return Err(Failure::user(format!(
+                "namespace mismatch: input secret is in namespace {:?} but {:?} was specified",
+                secret.metadata.namespace, ns
+            ))
+            .hint("drop -n/--namespace, or change metadata.namespace in the Secret"));
         }
         if secret.metadata.namespace.is_empty() {
             match options.namespace.name() {
