@@ -1,0 +1,903 @@
+//! End-to-end tests of the ExternalSecrets controller: real kube-apiserver + moto through the real
+//! AWS SDK. Each test runs its own in-process controller restricted to its namespace, with the
+//! AWS endpoints pointed at moto (or at a fault proxy in front of it); AWS secret names start with
+//! the namespace name.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use aws_sdk_secretsmanager::primitives::Blob;
+use aws_sdk_secretsmanager::types::Tag;
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::{ConfigMap, Event, Secret, ServiceAccount};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::core::{DynamicObject, GroupVersionKind};
+use kube::discovery::ApiResource;
+use kube::{Client, ResourceExt};
+use sealkit_api::external_secret::ExternalSecret;
+use sealkit_api::secret_store::{ClusterSecretStore, SecretStore};
+use sealkit_controller::external_secret::{self as es, Args, Metrics, hash};
+use sealkit_e2e::fault_proxy::{Fault, FaultProxy, FaultRule};
+use sealkit_e2e::{TestEnv, TestNamespace, eventually};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// An in-process controller, stopped on drop.
+struct Controller {
+    handle: tokio::task::JoinHandle<()>,
+    metrics: Arc<Metrics>,
+}
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        self.handle.abort();
+    }
+}
+
+fn start_controller(client: Client, ns: &str, endpoint: &str) -> Controller {
+    let args = Args {
+        namespace: Some(ns.to_owned()),
+        secretsmanager_endpoint: Some(endpoint.to_owned()),
+        sts_endpoint: Some(endpoint.to_owned()),
+        batch_window: Duration::from_millis(20),
+        ..Args::default()
+    };
+    let metrics = Arc::new(Metrics::default());
+    let m = metrics.clone();
+    let handle = tokio::spawn(async move {
+        if let Err(e) = es::run(client, args, m).await {
+            panic!("controller failed: {e:#}");
+        }
+    });
+    Controller { handle, metrics }
+}
+
+fn aws_calls(m: &Metrics, call: &str) -> u64 {
+    let mut registry = prometheus_client::registry::Registry::default();
+    m.register_into(&mut registry);
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry).expect("encode");
+    text.lines()
+        .filter(|l| l.starts_with("sealkit_aws_api_calls_total{") && l.contains(&format!("call=\"{call}\"")))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+fn metrics_text(m: &Metrics) -> String {
+    let mut registry = prometheus_client::registry::Registry::default();
+    m.register_into(&mut registry);
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry).expect("encode");
+    text
+}
+
+async fn create_string(sm: &aws_sdk_secretsmanager::Client, name: &str, value: &str, tags: &[(&str, &str)]) -> String {
+    let mut req = sm.create_secret().name(name).secret_string(value);
+    for (k, v) in tags {
+        req = req.tags(Tag::builder().key(*k).value(*v).build());
+    }
+    req.send().await.unwrap_or_else(|e| panic!("create {name}: {e}")).version_id().unwrap_or_default().to_owned()
+}
+
+async fn put_string(sm: &aws_sdk_secretsmanager::Client, name: &str, value: &str) -> String {
+    sm.put_secret_value()
+        .secret_id(name)
+        .secret_string(value)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("put {name}: {e}"))
+        .version_id()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn apply<K>(client: &Client, ns: Option<&str>, yaml: &str) -> K
+where
+    K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + serde::Serialize + std::fmt::Debug,
+    K: kube::Resource<Scope = kube::core::NamespaceResourceScope>,
+{
+    let obj: K = serde_saphyr::from_str(yaml).unwrap_or_else(|e| panic!("bad test yaml: {e}\n{yaml}"));
+    let api: Api<K> = Api::namespaced(client.clone(), ns.unwrap_or("default"));
+    api.create(&PostParams::default(), &obj).await.unwrap_or_else(|e| panic!("create: {e}\n{yaml}"))
+}
+
+async fn apply_cluster_store(client: &Client, yaml: &str) -> ClusterSecretStore {
+    let obj: ClusterSecretStore = serde_saphyr::from_str(yaml).expect("cluster store yaml");
+    Api::<ClusterSecretStore>::all(client.clone()).create(&PostParams::default(), &obj).await.expect("create css")
+}
+
+async fn static_store(client: &Client, ns: &str) {
+    let creds = Secret {
+        metadata: kube::api::ObjectMeta { name: Some("aws-creds".into()), ..Default::default() },
+        string_data: Some(BTreeMap::from([
+            ("access-key".to_owned(), sealkit_e2e::AWS_ACCESS_KEY_ID.to_owned()),
+            ("secret-access-key".to_owned(), sealkit_e2e::AWS_SECRET_ACCESS_KEY.to_owned()),
+        ])),
+        ..Default::default()
+    };
+    Api::<Secret>::namespaced(client.clone(), ns).create(&PostParams::default(), &creds).await.expect("creds");
+    let _: SecretStore = apply(
+        client,
+        Some(ns),
+        r#"
+apiVersion: external-secrets.io/v1
+kind: SecretStore
+metadata: {name: aws}
+spec:
+  provider:
+    aws:
+      service: SecretsManager
+      region: us-east-1
+      auth:
+        secretRef:
+          accessKeyIDSecretRef: {name: aws-creds, key: access-key}
+          secretAccessKeySecretRef: {name: aws-creds, key: secret-access-key}
+"#,
+    )
+    .await;
+}
+
+async fn secret_data(client: &Client, ns: &str, name: &str) -> Option<BTreeMap<String, Vec<u8>>> {
+    let s = Api::<Secret>::namespaced(client.clone(), ns).get_opt(name).await.expect("get secret")?;
+    Some(s.data.unwrap_or_default().into_iter().map(|(k, v)| (k, v.0)).collect())
+}
+
+async fn wait_data(client: &Client, ns: &str, name: &str, what: &str, pred: impl Fn(&BTreeMap<String, Vec<u8>>) -> bool) -> Secret {
+    eventually(what, WAIT, || async {
+        let s = Api::<Secret>::namespaced(client.clone(), ns).get_opt(name).await.ok()??;
+        let data: BTreeMap<String, Vec<u8>> = s.data.clone().unwrap_or_default().into_iter().map(|(k, v)| (k, v.0)).collect();
+        pred(&data).then_some(s)
+    })
+    .await
+}
+
+async fn wait_condition(client: &Client, ns: &str, name: &str, status: &str, reason: &str) -> ExternalSecret {
+    eventually(&format!("ExternalSecret {name} Ready={status} {reason}"), WAIT, || async {
+        let e = Api::<ExternalSecret>::namespaced(client.clone(), ns).get(name).await.ok()?;
+        let c = e.status.as_ref()?.conditions.as_ref()?.iter().find(|c| c.type_ == "Ready")?.clone();
+        (c.status == status && c.reason.as_deref() == Some(reason)).then_some(e)
+    })
+    .await
+}
+
+fn ready_message(e: &ExternalSecret) -> String {
+    e.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
+        .and_then(|c| c.message.clone())
+        .unwrap_or_default()
+}
+
+struct Setup {
+    env: &'static TestEnv,
+    ns: TestNamespace,
+    client: Client,
+    sm: aws_sdk_secretsmanager::Client,
+}
+
+async fn setup(prefix: &str) -> Setup {
+    let env = TestEnv::get();
+    let ns = env.fresh_namespace(prefix).await;
+    let client = env.client().await;
+    let sm = env.secrets_manager().await;
+    Setup { env, ns, client, sm }
+}
+
+#[tokio::test]
+async fn data_and_data_from_fields_sync_with_eso_labels_hash_and_owner() {
+    let Setup { env, ns, client, sm } = setup("es-fields").await;
+    let n = ns.name();
+    static_store(&client, n).await;
+    create_string(
+        &sm,
+        &format!("{n}/db"),
+        r#"{"user":"admin","pass":"p4ss","nested":{"host":"db.local"},"a.b":"dotted","b64":"aGVsbG8=","port":5432}"#,
+        &[("env", "prod")],
+    )
+    .await;
+    create_string(&sm, &format!("{n}/app"), r#"{"API_KEY":"k-123","count":3}"#, &[]).await;
+    let binary: Vec<u8> = (0..=255u8).rev().collect();
+    sm.create_secret().name(format!("{n}/bin")).secret_binary(Blob::new(binary.clone())).send().await.expect("binary");
+    let v1 = create_string(&sm, &format!("{n}/ver"), "one", &[]).await;
+    put_string(&sm, &format!("{n}/ver"), "two").await;
+    let _ctl = start_controller(client.clone(), n, env.moto_endpoint());
+
+    let yaml = format!(
+        r#"
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {{name: app, labels: {{team: blue}}, annotations: {{note: copied}}}}
+spec:
+  refreshInterval: 1h
+  secretStoreRef: {{name: aws, kind: SecretStore}}
+  target: {{name: app-secret}}
+  dataFrom:
+  - extract: {{key: {n}/app}}
+  data:
+  - {{secretKey: user, remoteRef: {{key: {n}/db, property: user}}}}
+  - {{secretKey: host, remoteRef: {{key: {n}/db, property: nested.host}}}}
+  - {{secretKey: dotted, remoteRef: {{key: {n}/db, property: a.b}}}}
+  - {{secretKey: port, remoteRef: {{key: {n}/db, property: port}}}}
+  - {{secretKey: decoded, remoteRef: {{key: {n}/db, property: b64, decodingStrategy: Base64}}}}
+  - {{secretKey: bin, remoteRef: {{key: {n}/bin}}}}
+  - {{secretKey: previous, remoteRef: {{key: {n}/ver, version: AWSPREVIOUS}}}}
+  - {{secretKey: first, remoteRef: {{key: {n}/ver, version: "uuid/{v1}"}}}}
+  - {{secretKey: current, remoteRef: {{key: {n}/ver}}}}
+  - {{secretKey: env-tag, remoteRef: {{key: {n}/db, metadataPolicy: Fetch, property: env}}}}
+"#
+    );
+    let created: ExternalSecret = apply(&client, Some(n), &yaml).await;
+    let secret = wait_data(&client, n, "app-secret", "app-secret synced", |d| d.contains_key("current")).await;
+    let data: BTreeMap<String, Vec<u8>> = secret.data.clone().unwrap().into_iter().map(|(k, v)| (k, v.0)).collect();
+    let s = |k: &str| String::from_utf8_lossy(&data[k]).into_owned();
+    assert_eq!(s("API_KEY"), "k-123");
+    assert_eq!(s("count"), "3");
+    assert_eq!(s("user"), "admin");
+    assert_eq!(s("host"), "db.local");
+    assert_eq!(s("dotted"), "dotted");
+    assert_eq!(s("port"), "5432");
+    assert_eq!(s("decoded"), "hello");
+    assert_eq!(data["bin"], binary, "binary secrets are byte-exact");
+    assert_eq!(s("previous"), "one");
+    assert_eq!(s("first"), "one");
+    assert_eq!(s("current"), "two");
+    assert_eq!(s("env-tag"), "prod");
+
+    let labels = secret.labels();
+    assert_eq!(labels["reconcile.external-secrets.io/managed"], "true");
+    assert_eq!(labels["reconcile.external-secrets.io/created-by"], hash::created_by(n, "app"));
+    assert_eq!(labels["team"], "blue", "ES labels are copied when there is no template");
+    assert_eq!(secret.annotations()["note"], "copied");
+    assert_eq!(secret.annotations()["reconcile.external-secrets.io/data-hash"], hash::data_hash(&data));
+    let owner = &secret.owner_references()[0];
+    assert_eq!(owner.kind, "ExternalSecret");
+    assert_eq!(Some(&owner.uid), created.metadata.uid.as_ref());
+    assert_eq!(owner.controller, Some(true));
+
+    let e = wait_condition(&client, n, "app", "True", "SecretSynced").await;
+    let st = e.status.unwrap();
+    assert_eq!(st.binding.unwrap().name.as_deref(), Some("app-secret"));
+    assert!(st.refresh_time.is_some());
+    assert!(st.synced_resource_version.unwrap().starts_with("1-"));
+
+    // force-sync: a new AWS version is picked up when an annotation changes
+    put_string(&sm, &format!("{n}/ver"), "three").await;
+    let api: Api<ExternalSecret> = Api::namespaced(client.clone(), n);
+    let patch = serde_json::json!({"metadata": {"annotations": {"force-sync": "1"}}});
+    api.patch("app", &PatchParams::default(), &Patch::Merge(&patch)).await.expect("annotate");
+    wait_data(&client, n, "app-secret", "force-sync picks up the new version", |d| {
+        d.get("current").map(Vec::as_slice) == Some(b"three") && d.get("previous").map(Vec::as_slice) == Some(b"two")
+    })
+    .await;
+
+    // tampering is repaired (the hash no longer matches the data)
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), n);
+    let tamper = serde_json::json!({"data": {"user": "aGFja2Vk"}});
+    secrets.patch("app-secret", &PatchParams::default(), &Patch::Merge(&tamper)).await.expect("tamper");
+    wait_data(&client, n, "app-secret", "tampered value repaired", |d| d.get("user").map(Vec::as_slice) == Some(b"admin")).await;
+}
+
+#[tokio::test]
+async fn find_by_tags_pairs_exactly_and_find_by_regexp_rewrites_keys() {
+    let Setup { env, ns, client, sm } = setup("es-find").await;
+    let n = ns.name();
+    static_store(&client, n).await;
+    create_string(&sm, &format!("{n}/find/a"), "A", &[("team", "x")]).await;
+    create_string(&sm, &format!("{n}/find/b"), "B", &[("team", "x"), ("other", "y")]).await;
+    // AWS tag filters are loose prefix matches: team=xx and team=y,other=x must not match team=x
+    create_string(&sm, &format!("{n}/find/d"), "D", &[("team", "xx")]).await;
+    create_string(&sm, &format!("{n}/other/c"), "C", &[("team", "y"), ("x", "team")]).await;
+    let _ctl = start_controller(client.clone(), n, env.moto_endpoint());
+
+    let _: ExternalSecret = apply(
+        &client,
+        Some(n),
+        &format!(
+            r#"
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {{name: by-tags}}
+spec:
+  secretStoreRef: {{name: aws}}
+  dataFrom:
+  - find: {{path: {n}/, tags: {{team: x}}}}
+"#
+        ),
+    )
+    .await;
+    let _: ExternalSecret = apply(
+        &client,
+        Some(n),
+        &format!(
+            r#"
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {{name: by-name}}
+spec:
+  secretStoreRef: {{name: aws}}
+  dataFrom:
+  - find: {{name: {{regexp: "^{n}/find/"}}}}
+    rewrite:
+    - regexp: {{source: "^{n}/find/(.*)", target: "key-$1"}}
+  - find: {{path: "{n}/other/", conversionStrategy: Unicode}}
+"#
+        ),
+    )
+    .await;
+    let by_tags = wait_data(&client, n, "by-tags", "find by tags", |d| !d.is_empty()).await;
+    let keys: Vec<String> = by_tags.data.unwrap().keys().cloned().collect();
+    assert_eq!(keys, [format!("{n}_find_a"), format!("{n}_find_b")], "default conversion, exact tag pairing");
+    let by_name = wait_data(&client, n, "by-name", "find by name", |d| !d.is_empty()).await;
+    let data = by_name.data.unwrap();
+    let keys: Vec<&String> = data.keys().collect();
+    let unicode = format!("{n}_U002f_other_U002f_c");
+    assert_eq!(keys, ["key-a", "key-b", "key-d", unicode.as_str()]);
+    assert_eq!(data["key-b"].0, b"B");
+}
+
+#[tokio::test]
+async fn every_creation_policy_behaves_like_eso() {
+    let Setup { env, ns, client, sm } = setup("es-create").await;
+    let n = ns.name();
+    static_store(&client, n).await;
+    create_string(&sm, &format!("{n}/v"), "value", &[]).await;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), n);
+    let existing = Secret {
+        metadata: kube::api::ObjectMeta {
+            name: Some("merge-target".into()),
+            labels: Some(BTreeMap::from([("foreign".to_owned(), "label".to_owned())])),
+            ..Default::default()
+        },
+        data: Some(BTreeMap::from([("foreign".to_owned(), ByteString(b"kept".to_vec()))])),
+        ..Default::default()
+    };
+    secrets.create(&PostParams::default(), &existing).await.expect("merge target");
+    let _ctl = start_controller(client.clone(), n, env.moto_endpoint());
+    for (name, target, policy) in [
+        ("merge", "merge-target", "Merge"),
+        ("merge-missing", "absent", "Merge"),
+        ("orphan", "orphan-target", "Orphan"),
+        ("none", "none-target", "None"),
+        ("create-or-merge", "com-target", "CreateOrMerge"),
+    ] {
+        let _: ExternalSecret = apply(
+            &client,
+            Some(n),
+            &format!(
+                r#"
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {{name: {name}}}
+spec:
+  secretStoreRef: {{name: aws}}
+  target: {{name: {target}, creationPolicy: {policy}}}
+  data:
+  - {{secretKey: synced, remoteRef: {{key: {n}/v}}}}
+"#
+            ),
+        )
+        .await;
+    }
+    let merged = wait_data(&client, n, "merge-target", "merge", |d| d.contains_key("synced")).await;
+    assert_eq!(merged.data.as_ref().unwrap()["foreign"].0, b"kept");
+    assert_eq!(merged.labels()["foreign"], "label");
+    assert!(merged.owner_references().is_empty(), "Merge never owns");
+    assert!(!merged.labels().contains_key("reconcile.external-secrets.io/created-by"));
+
+    let missing = wait_condition(&client, n, "merge-missing", "True", "SecretMissing").await;
+    assert_eq!(ready_message(&missing), "secret will not be created due to CreationPolicy=Merge");
+    assert!(secret_data(&client, n, "absent").await.is_none());
+
+    let orphan = wait_data(&client, n, "orphan-target", "orphan", |d| d.contains_key("synced")).await;
+    assert!(orphan.owner_references().is_empty());
+
+    wait_condition(&client, n, "none", "True", "SecretSynced").await;
+    assert!(secret_data(&client, n, "none-target").await.is_none(), "None writes nothing");
+
+    let com = wait_data(&client, n, "com-target", "create-or-merge", |d| d.contains_key("synced")).await;
+    assert!(com.owner_references().is_empty());
+}
+
+#[tokio::test]
+async fn deletion_policies_apply_when_the_aws_secret_disappears() {
+    let Setup { env, ns, client, sm } = setup("es-delete").await;
+    let n = ns.name();
+    static_store(&client, n).await;
+    for s in ["del", "merge", "keep", "retain"] {
+        create_string(&sm, &format!("{n}/{s}"), s, &[]).await;
+    }
+    let _ctl = start_controller(client.clone(), n, env.moto_endpoint());
+    for (name, policy, extra) in [
+        ("del", "Delete", String::new()),
+        ("merge", "Merge", format!("\n  - {{secretKey: keep, remoteRef: {{key: {n}/keep}}}}")),
+        ("retain", "Retain", String::new()),
+    ] {
+        let _: ExternalSecret = apply(
+            &client,
+            Some(n),
+            &format!(
+                r#"
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {{name: {name}}}
+spec:
+  refreshInterval: 2s
+  secretStoreRef: {{name: aws}}
+  target: {{deletionPolicy: {policy}}}
+  data:
+  - {{secretKey: value, remoteRef: {{key: {n}/{name}}}}}{extra}
+"#
+            ),
+        )
+        .await;
+    }
+    for name in ["del", "merge", "retain"] {
+        wait_data(&client, n, name, "initial sync", |d| d.contains_key("value")).await;
+    }
+    let retained_before = Api::<Secret>::namespaced(client.clone(), n).get("retain").await.unwrap();
+    // scheduled deletion (InvalidRequestException) counts as not found, like a hard delete
+    sm.delete_secret().secret_id(format!("{n}/del")).recovery_window_in_days(7).send().await.expect("schedule");
+    for s in ["merge", "retain"] {
+        sm.delete_secret().secret_id(format!("{n}/{s}")).force_delete_without_recovery(true).send().await.expect("delete");
+    }
+    let deleted = wait_condition(&client, n, "del", "True", "SecretDeleted").await;
+    assert_eq!(ready_message(&deleted), "secret deleted due to DeletionPolicy=Delete");
+    assert!(secret_data(&client, n, "del").await.is_none());
+    let merged = wait_data(&client, n, "merge", "Merge drops the missing key", |d| !d.contains_key("value")).await;
+    assert_eq!(merged.data.unwrap()["keep"].0, b"keep");
+    let retained = wait_condition(&client, n, "retain", "False", "SecretSyncedError").await;
+    assert!(ready_message(&retained).contains("does not exist"), "{}", ready_message(&retained));
+    let after = Api::<Secret>::namespaced(client.clone(), n).get("retain").await.unwrap();
+    assert_eq!(after.resource_version(), retained_before.resource_version(), "Retain leaves the Secret as it was");
+}
+
+#[tokio::test]
+async fn a_cluster_store_with_service_account_jwt_and_role_chain_syncs_and_refuses_other_namespaces() {
+    let Setup { env, ns, client, sm } = setup("es-jwt").await;
+    let n = ns.name();
+    let other = env.fresh_namespace("es-jwt-refused").await;
+    create_string(&sm, &format!("{n}/irsa"), r#"{"token":"t0k"}"#, &[]).await;
+    let sa = ServiceAccount {
+        metadata: kube::api::ObjectMeta {
+            name: Some("eso-irsa".into()),
+            annotations: Some(BTreeMap::from([(
+                "eks.amazonaws.com/role-arn".to_owned(),
+                "arn:aws:iam::123456789012:role/eso-irsa".to_owned(),
+            )])),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    Api::<ServiceAccount>::namespaced(client.clone(), n).create(&PostParams::default(), &sa).await.expect("sa");
+    apply_cluster_store(
+        &client,
+        &format!(
+            r#"
+apiVersion: external-secrets.io/v1
+kind: ClusterSecretStore
+metadata: {{name: {n}}}
+spec:
+  conditions:
+  - namespaces: [{n}]
+  provider:
+    aws:
+      service: SecretsManager
+      region: us-east-1
+      additionalRoles: ["arn:aws:iam::123456789012:role/hop-1"]
+      role: arn:aws:iam::123456789012:role/last-hop
+      externalID: ext-123
+      sessionTags: [{{key: team, value: blue}}]
+      auth:
+        jwt:
+          serviceAccountRef: {{name: eso-irsa, namespace: {n}}}
+"#
+        ),
+    )
+    .await;
+    let ctl = start_controller(client.clone(), n, env.moto_endpoint());
+    let refused_ctl = start_controller(client.clone(), other.name(), env.moto_endpoint());
+    for i in 0..3 {
+        let _: ExternalSecret = apply(
+            &client,
+            Some(n),
+            &format!(
+                r#"
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {{name: irsa-{i}}}
+spec:
+  secretStoreRef: {{name: {n}, kind: ClusterSecretStore}}
+  data:
+  - {{secretKey: token, remoteRef: {{key: {n}/irsa, property: token}}}}
+"#
+            ),
+        )
+        .await;
+    }
+    let _: ExternalSecret = apply(
+        &client,
+        Some(other.name()),
+        &format!(
+            r#"
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {{name: refused}}
+spec:
+  secretStoreRef: {{name: {n}, kind: ClusterSecretStore}}
+  data:
+  - {{secretKey: token, remoteRef: {{key: {n}/irsa, property: token}}}}
+"#
+        ),
+    )
+    .await;
+    for i in 0..3 {
+        wait_data(&client, n, &format!("irsa-{i}"), "jwt sync", |d| d.get("token").map(Vec::as_slice) == Some(b"t0k")).await;
+    }
+    assert_eq!(aws_calls(&ctl.metrics, "AssumeRoleWithWebIdentity"), 1, "credentials are cached per store and role chain");
+    assert_eq!(aws_calls(&ctl.metrics, "AssumeRole"), 2, "additionalRoles then role, once");
+    let refused = wait_condition(&client, other.name(), "refused", "False", "SecretSyncedError").await;
+    assert!(
+        ready_message(&refused).contains(&format!("is not allowed from namespace \"{}\"", other.name())),
+        "{}",
+        ready_message(&refused)
+    );
+    assert!(secret_data(&client, other.name(), "refused").await.is_none());
+    assert_eq!(aws_calls(&refused_ctl.metrics, "GetSecretValue") + aws_calls(&refused_ctl.metrics, "BatchGetSecretValue"), 0);
+    Api::<ClusterSecretStore>::all(client.clone()).delete(n, &DeleteParams::default()).await.expect("cleanup");
+}
+
+#[tokio::test]
+async fn referent_auth_reads_static_keys_from_the_external_secret_namespace() {
+    let Setup { env, ns, client, sm } = setup("es-referent").await;
+    let n = ns.name();
+    let empty = env.fresh_namespace("es-referent-nokeys").await;
+    create_string(&sm, &format!("{n}/ref"), "referent", &[]).await;
+    let creds = Secret {
+        metadata: kube::api::ObjectMeta { name: Some("team-creds".into()), ..Default::default() },
+        string_data: Some(BTreeMap::from([
+            ("id".to_owned(), sealkit_e2e::AWS_ACCESS_KEY_ID.to_owned()),
+            ("key".to_owned(), sealkit_e2e::AWS_SECRET_ACCESS_KEY.to_owned()),
+        ])),
+        ..Default::default()
+    };
+    Api::<Secret>::namespaced(client.clone(), n).create(&PostParams::default(), &creds).await.expect("creds");
+    let store = format!("{n}-referent");
+    apply_cluster_store(
+        &client,
+        &format!(
+            r#"
+apiVersion: external-secrets.io/v1
+kind: ClusterSecretStore
+metadata: {{name: {store}}}
+spec:
+  provider:
+    aws:
+      service: SecretsManager
+      region: us-east-1
+      auth:
+        secretRef:
+          accessKeyIDSecretRef: {{name: team-creds, key: id}}
+          secretAccessKeySecretRef: {{name: team-creds, key: key}}
+"#
+        ),
+    )
+    .await;
+    let _ctl = start_controller(client.clone(), n, env.moto_endpoint());
+    let _ctl2 = start_controller(client.clone(), empty.name(), env.moto_endpoint());
+    for target_ns in [n, empty.name()] {
+        let _: ExternalSecret = apply(
+            &client,
+            Some(target_ns),
+            &format!(
+                r#"
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {{name: ref}}
+spec:
+  secretStoreRef: {{name: {store}, kind: ClusterSecretStore}}
+  data:
+  - {{secretKey: v, remoteRef: {{key: {n}/ref}}}}
+"#
+            ),
+        )
+        .await;
+    }
+    wait_data(&client, n, "ref", "referent auth sync", |d| d.get("v").map(Vec::as_slice) == Some(b"referent")).await;
+    let failed = wait_condition(&client, empty.name(), "ref", "False", "SecretSyncedError").await;
+    assert!(
+        ready_message(&failed).contains(&format!("credentials Secret {}/team-creds not found", empty.name())),
+        "{}",
+        ready_message(&failed)
+    );
+    Api::<ClusterSecretStore>::all(client.clone()).delete(&store, &DeleteParams::default()).await.expect("cleanup");
+}
+
+#[tokio::test]
+async fn a_secret_managed_by_eso_is_adopted_without_a_rewrite() {
+    let Setup { env, ns, client, sm } = setup("es-adopt").await;
+    let n = ns.name();
+    static_store(&client, n).await;
+    create_string(&sm, &format!("{n}/db"), r#"{"password":"s3cret"}"#, &[]).await;
+    // the ExternalSecret exists, ESO wrote its Secret (same labels, hash, owner, field manager)
+    let created: ExternalSecret = apply(
+        &client,
+        Some(n),
+        &format!(
+            r#"
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {{name: adopted}}
+spec:
+  secretStoreRef: {{name: aws}}
+  data:
+  - {{secretKey: password, remoteRef: {{key: {n}/db, property: password}}}}
+"#
+        ),
+    )
+    .await;
+    let data = BTreeMap::from([("password".to_owned(), b"s3cret".to_vec())]);
+    let eso_secret = Secret {
+        metadata: kube::api::ObjectMeta {
+            name: Some("adopted".into()),
+            labels: Some(BTreeMap::from([
+                ("reconcile.external-secrets.io/managed".to_owned(), "true".to_owned()),
+                ("reconcile.external-secrets.io/created-by".to_owned(), hash::created_by(n, "adopted")),
+            ])),
+            // ESO's vector for this data (sha3-224 of Go's %+v of map[password:[115 51 99 114 101 116]])
+            annotations: Some(BTreeMap::from([(
+                "reconcile.external-secrets.io/data-hash".to_owned(),
+                hash::data_hash(&data),
+            )])),
+            owner_references: Some(vec![es::desired::owner_reference(&created)]),
+            ..Default::default()
+        },
+        data: Some(data.iter().map(|(k, v)| (k.clone(), ByteString(v.clone()))).collect()),
+        ..Default::default()
+    };
+    let pp = PostParams { field_manager: Some("externalsecrets.external-secrets.io/adopted".into()), ..Default::default() };
+    let before = Api::<Secret>::namespaced(client.clone(), n).create(&pp, &eso_secret).await.expect("eso secret");
+    let _ctl = start_controller(client.clone(), n, env.moto_endpoint());
+    wait_condition(&client, n, "adopted", "True", "SecretSynced").await;
+    let after = Api::<Secret>::namespaced(client.clone(), n).get("adopted").await.unwrap();
+    assert_eq!(after.resource_version(), before.resource_version(), "adoption must not rewrite the Secret");
+}
+
+#[tokio::test]
+async fn templates_render_data_metadata_and_template_from() {
+    let Setup { env, ns, client, sm } = setup("es-template").await;
+    let n = ns.name();
+    static_store(&client, n).await;
+    create_string(&sm, &format!("{n}/db"), r#"{"user":"app","pass":"pw"}"#, &[]).await;
+    let cm = ConfigMap {
+        metadata: kube::api::ObjectMeta { name: Some("tpl".into()), ..Default::default() },
+        data: Some(BTreeMap::from([("extra".to_owned(), "EXTRA_USER: \"{{ .user | upper }}\"\n".to_owned())])),
+        ..Default::default()
+    };
+    Api::<ConfigMap>::namespaced(client.clone(), n).create(&PostParams::default(), &cm).await.expect("cm");
+    let _ctl = start_controller(client.clone(), n, env.moto_endpoint());
+    let _: ExternalSecret = apply(
+        &client,
+        Some(n),
+        &format!(
+            r#"
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {{name: tpl, labels: {{not: copied}}}}
+spec:
+  secretStoreRef: {{name: aws}}
+  target:
+    template:
+      type: Opaque
+      metadata:
+        labels: {{db-user: "{{{{ .user }}}}"}}
+      data:
+        url: "postgresql://{{{{ .user }}}}:{{{{ .pass }}}}@db/app"
+      templateFrom:
+      - configMap: {{name: tpl, items: [{{key: extra, templateAs: KeysAndValues}}]}}
+  dataFrom:
+  - extract: {{key: {n}/db}}
+"#
+        ),
+    )
+    .await;
+    let s = wait_data(&client, n, "tpl", "templated secret", |d| d.contains_key("url")).await;
+    let data = s.data.clone().unwrap();
+    assert_eq!(data["url"].0, b"postgresql://app:pw@db/app");
+    assert_eq!(data["EXTRA_USER"].0, b"APP");
+    assert!(!data.contains_key("user"), "mergePolicy Replace keeps only template output");
+    assert_eq!(s.labels()["db-user"], "app");
+    assert!(!s.labels().contains_key("not"), "with a template only template metadata is used");
+}
+
+#[tokio::test]
+async fn v1beta1_manifests_sync_and_unsupported_providers_are_reported() {
+    let Setup { env, ns, client, sm } = setup("es-compat").await;
+    let n = ns.name();
+    static_store(&client, n).await;
+    create_string(&sm, &format!("{n}/beta"), "beta-value", &[]).await;
+    let _: SecretStore = apply(
+        &client,
+        Some(n),
+        "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: vault}\nspec:\n  provider:\n    vault: {server: \"https://vault:8200\", path: secret}\n",
+    )
+    .await;
+    let _ctl = start_controller(client.clone(), n, env.moto_endpoint());
+    let gvk = GroupVersionKind::gvk("external-secrets.io", "v1beta1", "ExternalSecret");
+    let ar = ApiResource::from_gvk_with_plural(&gvk, "externalsecrets");
+    let beta: DynamicObject = serde_json::from_value(serde_json::json!({
+        "apiVersion": "external-secrets.io/v1beta1",
+        "kind": "ExternalSecret",
+        "metadata": {"name": "beta"},
+        "spec": {
+            "secretStoreRef": {"name": "aws", "kind": "SecretStore"},
+            "data": [{"secretKey": "v", "remoteRef": {"key": format!("{n}/beta")}}]
+        }
+    }))
+    .unwrap();
+    Api::<DynamicObject>::namespaced_with(client.clone(), n, &ar).create(&PostParams::default(), &beta).await.expect("v1beta1 create");
+    wait_data(&client, n, "beta", "v1beta1 sync", |d| d.get("v").map(Vec::as_slice) == Some(b"beta-value")).await;
+
+    let _: ExternalSecret = apply(
+        &client,
+        Some(n),
+        "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: from-vault}\nspec:\n  secretStoreRef: {name: vault}\n  data:\n  - {secretKey: v, remoteRef: {key: x}}\n",
+    )
+    .await;
+    let e = wait_condition(&client, n, "from-vault", "False", "SecretSyncedError").await;
+    assert!(ready_message(&e).contains("provider not supported: vault"), "{}", ready_message(&e));
+}
+
+#[tokio::test]
+async fn with_half_of_aws_calls_failing_nothing_is_lost_there_is_no_hot_loop_and_all_converge() {
+    let Setup { env, ns, client, sm } = setup("es-faults").await;
+    let n = ns.name();
+    static_store(&client, n).await;
+    let count = 20;
+    for i in 0..count {
+        create_string(&sm, &format!("{n}/s{i}"), &format!("v1-{i}"), &[]).await;
+    }
+    let proxy = FaultProxy::start(env.moto_endpoint()).await.expect("proxy");
+    let _ctl = start_controller(client.clone(), n, &proxy.endpoint());
+    for i in 0..count {
+        let _: ExternalSecret = apply(
+            &client,
+            Some(n),
+            &format!(
+                "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {{name: s{i}}}\nspec:\n  refreshInterval: 3s\n  secretStoreRef: {{name: aws}}\n  target: {{deletionPolicy: Delete}}\n  data:\n  - {{secretKey: v, remoteRef: {{key: {n}/s{i}}}}}\n"
+            ),
+        )
+        .await;
+    }
+    for i in 0..count {
+        wait_data(&client, n, &format!("s{i}"), "initial sync", |d| d.contains_key("v")).await;
+    }
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), n);
+    let before: BTreeMap<String, String> = secrets
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|s| s.name_any().starts_with('s'))
+        .map(|s| (s.name_any(), s.resource_version().unwrap_or_default()))
+        .collect();
+    assert_eq!(before.len(), count);
+
+    // 50% of AWS calls fail (throttling and 500s alternate) for 40 s; AWS values change meanwhile
+    proxy.reset_counts();
+    proxy.set_rule(FaultRule::new(Fault::Throttle, 1, 2));
+    for i in 0..count {
+        put_string(&sm, &format!("{n}/s{i}"), &format!("v2-{i}")).await;
+    }
+    let failing = Duration::from_secs(40);
+    let start = std::time::Instant::now();
+    while start.elapsed() < failing {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let now = secrets.list(&ListParams::default()).await.unwrap().items;
+        for s in &now {
+            if let Some(rv) = before.get(&s.name_any()) {
+                // a Secret may only change to the new AWS value (a forwarded call), never lose data
+                let v = s.data.as_ref().and_then(|d| d.get("v")).map(|v| v.0.clone()).unwrap_or_default();
+                assert!(s.resource_version().as_deref() == Some(rv.as_str()) || v.starts_with(b"v2-"), "{} changed wrongly", s.name_any());
+            }
+        }
+        assert_eq!(now.iter().filter(|s| before.contains_key(&s.name_any())).count(), count, "no Secret deleted while failing");
+        if start.elapsed() > Duration::from_secs(20) {
+            proxy.set_rule(FaultRule::new(Fault::ServerError(500), 1, 2));
+        }
+    }
+    let calls_while_failing = proxy.total_requests();
+    // 20 ExternalSecrets refreshing every 3 s for 40 s, one call each per refresh, would be ~270
+    // calls; with batching and backoff it must stay well below (no hot loop).
+    assert!(calls_while_failing < 200, "hot loop: {calls_while_failing} AWS calls in 40 s: {:?}", proxy.request_counts());
+    proxy.clear_rule();
+    for i in 0..count {
+        wait_data(&client, n, &format!("s{i}"), "convergence after recovery", |d| {
+            d.get("v").map(Vec::as_slice) == Some(format!("v2-{i}").as_bytes())
+        })
+        .await;
+    }
+    eprintln!("fault test: {calls_while_failing} AWS calls in 40 s of 50% failures: {:?}", proxy.request_counts());
+}
+
+fn log_buffer() -> &'static Arc<Mutex<Vec<u8>>> {
+    static BUF: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    BUF.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let writer = buf.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter("debug,hyper=info,h2=info,rustls=info,tower=info")
+            .with_writer(move || LogWriter(writer.clone()))
+            .finish();
+        let _ = tracing_subscriber::util::SubscriberInitExt::try_init(subscriber);
+        buf
+    })
+}
+
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_planted_secret_value_reaches_no_log_event_status_metric_or_error() {
+    let logs = log_buffer().clone();
+    let Setup { env, ns, client, sm } = setup("es-leak").await;
+    let n = ns.name();
+    static_store(&client, n).await;
+    let planted = "PLANTED-c4n4ry-9f8e7d";
+    create_string(&sm, &format!("{n}/ok"), &format!(r#"{{"p":"{planted}"}}"#), &[]).await;
+    // a value that fails base64 decoding, a JSON payload without the property, a non-object extract
+    create_string(&sm, &format!("{n}/bad"), planted, &[]).await;
+    let proxy = FaultProxy::start(env.moto_endpoint()).await.expect("proxy");
+    let ctl = start_controller(client.clone(), n, &proxy.endpoint());
+    for (name, entry) in [
+        ("ok", format!("data:\n  - {{secretKey: v, remoteRef: {{key: {n}/ok, property: p}}}}")),
+        ("decode", format!("data:\n  - {{secretKey: v, remoteRef: {{key: {n}/bad, decodingStrategy: Base64}}}}")),
+        ("property", format!("data:\n  - {{secretKey: v, remoteRef: {{key: {n}/ok, property: nope}}}}")),
+        ("extract", format!("dataFrom:\n  - extract: {{key: {n}/bad}}")),
+        ("throttled", format!("data:\n  - {{secretKey: v, remoteRef: {{key: {n}/ok, version: AWSPREVIOUS}}}}")),
+    ] {
+        let _: ExternalSecret = apply(
+            &client,
+            Some(n),
+            &format!("apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {{name: {name}}}\nspec:\n  secretStoreRef: {{name: aws}}\n  {entry}\n"),
+        )
+        .await;
+    }
+    wait_data(&client, n, "ok", "ok sync", |d| d.contains_key("v")).await;
+    for name in ["decode", "property", "extract", "throttled"] {
+        wait_condition(&client, n, name, "False", "SecretSyncedError").await;
+    }
+    proxy.set_rule(FaultRule::always(Fault::Throttle));
+    let api: Api<ExternalSecret> = Api::namespaced(client.clone(), n);
+    let patch = serde_json::json!({"metadata": {"annotations": {"force-sync": "now"}}});
+    api.patch("ok", &PatchParams::default(), &Patch::Merge(&patch)).await.expect("annotate");
+    wait_condition(&client, n, "ok", "False", "SecretSyncedError").await;
+    proxy.clear_rule();
+
+    let mut seen = Vec::new();
+    for e in api.list(&ListParams::default()).await.unwrap().items {
+        seen.push(serde_json::to_string(&e.status).unwrap());
+    }
+    for e in Api::<Event>::namespaced(client.clone(), n).list(&ListParams::default()).await.unwrap().items {
+        seen.push(format!("{:?} {:?}", e.reason, e.message));
+    }
+    let logs = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    assert!(logs.contains("sync failed"), "debug logs were captured");
+    seen.push(logs);
+    seen.push(metrics_text(&ctl.metrics));
+    for text in &seen {
+        assert!(!text.contains(planted), "planted value leaked into: {}", &text[..text.len().min(300)]);
+        assert!(!text.contains("c4n4ry"), "part of the planted value leaked");
+    }
+}
