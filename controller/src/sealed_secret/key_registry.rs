@@ -260,7 +260,11 @@ pub async fn watch(
             tracing::warn!(error = %e, "key Secret watch error (retrying)");
             continue;
         }
-        if labelled.wait_until_ready().await.is_err() || legacy.wait_until_ready().await.is_err() {
+        // Both initial lists must be complete (checked without blocking the streams).
+        let ready = |store: &reflector::Store<Secret>| {
+            futures::FutureExt::now_or_never(store.wait_until_ready()).is_some_and(|r| r.is_ok())
+        };
+        if !ready(&labelled) || !ready(&legacy) {
             continue;
         }
         let mut keys = Vec::new();

@@ -84,6 +84,8 @@ struct Context {
     recorder: Recorder,
     secrets: Store<PartialObjectMeta<Secret>>,
     namespaces: Option<Store<PartialObjectMeta<Namespace>>>,
+    namespaces_synced: tokio::sync::watch::Receiver<bool>,
+    synced: tokio::sync::watch::Receiver<bool>,
     written: Mutex<HashMap<ObjectRef<SealedSecret>, Written>>,
     failures: Mutex<HashMap<ObjectRef<SealedSecret>, u32>>,
 }
@@ -108,6 +110,8 @@ pub async fn run(shared: Shared) -> anyhow::Result<()> {
         workers = args.workers, "starting SealedSecret reconciler");
 
     // Namespace selector: a metadata watch of the matching namespaces only (server-side filter).
+    let (ns_synced_tx, namespaces_synced) =
+        tokio::sync::watch::channel(args.namespace_selector.is_none());
     let (namespaces, namespace_changes) = match &args.namespace_selector {
         Some(selector) => {
             let (store, writer) = reflector::store();
@@ -115,6 +119,7 @@ pub async fn run(shared: Shared) -> anyhow::Result<()> {
             let stream = watcher(api, watcher::Config::default().labels(selector))
                 .default_backoff()
                 .reflect(writer)
+                .inspect(mark_synced(ns_synced_tx))
                 .touched_objects()
                 .map(|_| ());
             (Some(store), Some(stream.boxed()))
@@ -128,6 +133,7 @@ pub async fn run(shared: Shared) -> anyhow::Result<()> {
             shared.clone(),
             namespace,
             namespaces.clone(),
+            namespaces_synced.clone(),
             if i == 0 {
                 namespace_changes.take()
             } else {
@@ -144,6 +150,7 @@ async fn run_scope(
     shared: Shared,
     namespace: Option<String>,
     namespaces: Option<Store<PartialObjectMeta<Namespace>>>,
+    namespaces_synced: tokio::sync::watch::Receiver<bool>,
     namespace_changes: Option<futures::stream::BoxStream<'static, ()>>,
     remaining: Arc<AtomicUsize>,
 ) -> anyhow::Result<()> {
@@ -161,6 +168,8 @@ async fn run_scope(
         ss_config = ss_config.labels(&shared.args.label_selector);
     }
     let (ss_store, ss_writer) = reflector::store();
+    let (ss_synced_tx, ss_synced) = tokio::sync::watch::channel(false);
+    let (secret_synced_tx, secret_synced) = tokio::sync::watch::channel(false);
     let metrics = shared.metrics.clone();
     let ss_stream = watcher(ss_api, ss_config)
         .default_backoff()
@@ -170,6 +179,7 @@ async fn run_scope(
             }
         })
         .reflect(ss_writer)
+        .inspect(mark_synced(ss_synced_tx))
         .touched_objects()
         .predicate_filter(spec_changed, PredicateConfig::default());
 
@@ -177,6 +187,7 @@ async fn run_scope(
     let secret_stream = watcher(secret_api, watcher::Config::default().labels(SECRET_LABEL))
         .default_backoff()
         .reflect(secret_writer)
+        .inspect(mark_synced(secret_synced_tx))
         .touched_objects();
 
     {
@@ -185,10 +196,9 @@ async fn run_scope(
             secret_store.clone(),
             shared.readiness.clone(),
         );
+        let (mut a, mut b) = (ss_synced.clone(), secret_synced.clone());
         tokio::spawn(async move {
-            if ss_ready.wait_until_ready().await.is_ok()
-                && secret_ready.wait_until_ready().await.is_ok()
-            {
+            if a.wait_for(|s| *s).await.is_ok() && b.wait_for(|s| *s).await.is_ok() {
                 tracing::info!(
                     cached_sealed_secrets = ss_ready.len(),
                     cached_secrets = secret_ready.len(),
@@ -222,6 +232,8 @@ async fn run_scope(
         recorder,
         secrets: secret_store,
         namespaces,
+        namespaces_synced,
+        synced: secret_synced,
         written: Mutex::new(HashMap::new()),
         failures: Mutex::new(HashMap::new()),
     });
@@ -370,9 +382,9 @@ async fn reconcile_inner(ss: &Arc<SealedSecret>, ctx: &Context) -> Result<Action
     let namespace = ss.namespace().unwrap_or_default();
     let oref = ObjectRef::from_obj(ss.as_ref());
     shared.keys.wait_loaded().await;
-    let _ = ctx.secrets.wait_until_ready().await;
+    let _ = ctx.synced.clone().wait_for(|s| *s).await;
     if let Some(allowed) = &ctx.namespaces {
-        let _ = allowed.wait_until_ready().await;
+        let _ = ctx.namespaces_synced.clone().wait_for(|s| *s).await;
         if allowed.get(&ObjectRef::new(&namespace)).is_none() {
             return Ok(Action::await_change());
         }
@@ -451,7 +463,7 @@ async fn reconcile_inner(ss: &Arc<SealedSecret>, ctx: &Context) -> Result<Action
             );
             set_condition(&shared.metrics, ss, 1);
             if matches!(applied, Applied::Created(_) | Applied::Updated(_)) {
-                tracing::info!(sealed_secret = %oref, action = ?std::mem::discriminant(applied), "unsealed");
+                tracing::info!(sealed_secret = %oref, action = if matches!(applied, Applied::Created(_)) { "created" } else { "updated" }, "unsealed");
                 publish_event(
                     ctx,
                     ss,
@@ -479,6 +491,18 @@ async fn reconcile_inner(ss: &Arc<SealedSecret>, ctx: &Context) -> Result<Action
                 e if e.is_permanent() => Ok(Action::await_change()),
                 _ => Err(outcome.err().unwrap_or(Error::Internal)),
             }
+        }
+    }
+}
+
+/// Sets `flag` once a watch stream delivered its initial list (`InitDone`, after the reflector
+/// applied it). `Store::wait_until_ready` is not used: it wakes only its most recent waiter.
+fn mark_synced<K>(
+    flag: tokio::sync::watch::Sender<bool>,
+) -> impl FnMut(&Result<watcher::Event<K>, watcher::Error>) {
+    move |event| {
+        if matches!(event, Ok(watcher::Event::InitDone)) {
+            flag.send_replace(true);
         }
     }
 }
