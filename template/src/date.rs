@@ -3,7 +3,9 @@
 //! zone database, so only the zones `UTC`, `""` and `Local` (= UTC) are
 //! accepted.
 
-use chrono::{DateTime, Datelike as _, FixedOffset, Offset as _, TimeZone as _, Timelike as _, Utc};
+use chrono::{
+    DateTime, Datelike as _, FixedOffset, Offset as _, TimeZone as _, Timelike as _, Utc,
+};
 
 use crate::function::{Call, FResult, arity, ferr, text_arg};
 use crate::value::Value;
@@ -18,7 +20,11 @@ pub(crate) fn now(call: &Call<'_>, args: &[Value]) -> FResult {
 fn time_arg(v: &Value) -> DateTime<FixedOffset> {
     match v {
         Value::Time(t) => *t,
-        Value::Int(secs) => Utc.timestamp_opt(*secs, 0).single().unwrap_or_default().fixed_offset(),
+        Value::Int(secs) => Utc
+            .timestamp_opt(*secs, 0)
+            .single()
+            .unwrap_or_default()
+            .fixed_offset(),
         // Sprig uses time.Now() for anything else.
         _ => Utc::now().fixed_offset(),
     }
@@ -27,7 +33,7 @@ fn time_arg(v: &Value) -> DateTime<FixedOffset> {
 fn zone(name: &str) -> Result<FixedOffset, crate::function::FuncError> {
     match name {
         "" | "UTC" | "Local" => Ok(Utc.fix()),
-        other => ferr(format!("time zone {other:?} is not supported (only UTC)")),
+        _ => ferr("only the UTC time zone is supported"),
     }
 }
 
@@ -47,7 +53,10 @@ pub(crate) fn date_in_zone(call: &Call<'_>, args: &[Value]) -> FResult {
 
 pub(crate) fn html_date(call: &Call<'_>, args: &[Value]) -> FResult {
     arity(call, args, 1)?;
-    Ok(Value::str(format_go(&time_arg(&args[0]).with_timezone(&zone("UTC")?), "2006-01-02")))
+    Ok(Value::str(format_go(
+        &time_arg(&args[0]).with_timezone(&zone("UTC")?),
+        "2006-01-02",
+    )))
 }
 
 pub(crate) fn html_date_in_zone(call: &Call<'_>, args: &[Value]) -> FResult {
@@ -60,7 +69,10 @@ pub(crate) fn unix_epoch(call: &Call<'_>, args: &[Value]) -> FResult {
     arity(call, args, 1)?;
     match &args[0] {
         Value::Time(t) => Ok(Value::str(t.timestamp().to_string())),
-        other => ferr(format!("wrong type for value; expected time.Time; got {}", other.type_name())),
+        other => ferr(format!(
+            "wrong type for value; expected time.Time; got {}",
+            other.type_name()
+        )),
     }
 }
 
@@ -70,10 +82,28 @@ pub(crate) fn go_string(t: &DateTime<FixedOffset>) -> String {
 }
 
 const MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
     "December",
 ];
-const DAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+const DAYS: [&str; 7] = [
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
 
 /// Format `t` with a Go reference-time layout.
 pub(crate) fn format_go(t: &DateTime<FixedOffset>, layout: &str) -> String {
@@ -81,7 +111,13 @@ pub(crate) fn format_go(t: &DateTime<FixedOffset>, layout: &str) -> String {
     let b = layout.as_bytes();
     let mut i = 0;
     let offset = t.offset().local_minus_utc();
-    let zone_name = || if offset == 0 { "UTC".to_string() } else { offset_text(offset, "", false, false) };
+    let zone_name = || {
+        if offset == 0 {
+            "UTC".to_string()
+        } else {
+            offset_text(offset, "", false, false)
+        }
+    };
     while i < b.len() {
         let rest = &layout[i..];
         let take = |p: &str| rest.starts_with(p);
@@ -90,9 +126,15 @@ pub(crate) fn format_go(t: &DateTime<FixedOffset>, layout: &str) -> String {
         } else if take("Jan") {
             (MONTHS[t.month0() as usize][..3].to_string(), 3)
         } else if take("Monday") {
-            (DAYS[t.weekday().num_days_from_sunday() as usize].to_string(), 6)
+            (
+                DAYS[t.weekday().num_days_from_sunday() as usize].to_string(),
+                6,
+            )
         } else if take("Mon") {
-            (DAYS[t.weekday().num_days_from_sunday() as usize][..3].to_string(), 3)
+            (
+                DAYS[t.weekday().num_days_from_sunday() as usize][..3].to_string(),
+                3,
+            )
         } else if take("MST") {
             (zone_name(), 3)
         } else if take("2006") {
@@ -183,7 +225,11 @@ fn zone_chunk(rest: &str, offset: i32) -> Option<(String, usize)> {
     };
     for (pattern, sep, seconds, hours_only) in FORMS {
         if body.starts_with(pattern) {
-            let text = if z && offset == 0 { "Z".to_string() } else { offset_text(offset, sep, seconds, hours_only) };
+            let text = if z && offset == 0 {
+                "Z".to_string()
+            } else {
+                offset_text(offset, sep, seconds, hours_only)
+            };
             return Some((text, 1 + pattern.len()));
         }
     }

@@ -43,7 +43,10 @@ fn filter_pem(call: &Call<'_>, args: &[Value]) -> FResult {
     }
     let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
     let mut out = String::new();
-    for block in blocks.iter().filter(|b| b.tag().eq_ignore_ascii_case(&wanted)) {
+    for block in blocks
+        .iter()
+        .filter(|b| b.tag().eq_ignore_ascii_case(&wanted))
+    {
         out.push_str(&pem::encode_config(block, config));
     }
     Ok(Value::str(out))
@@ -58,11 +61,17 @@ fn from_yaml(call: &Call<'_>, args: &[Value]) -> FResult {
     match serde_saphyr::from_str::<serde_json::Value>(&text) {
         Ok(serde_json::Value::Object(map)) => Ok(Value::from_json(&serde_json::Value::Object(map))),
         Ok(serde_json::Value::Null) => Ok(Value::map(Default::default())),
-        Ok(_) => Ok(error_map("cannot unmarshal YAML that is not a map into a dict")),
+        Ok(_) => Ok(error_map(
+            "cannot unmarshal YAML that is not a map into a dict",
+        )),
         Err(_) => Ok(error_map("invalid YAML")),
     }
 }
 
 fn error_map(message: &str) -> Value {
-    Value::map([("Error".to_string(), Value::str(message))].into_iter().collect())
+    Value::map(
+        [("Error".to_string(), Value::str(message))]
+            .into_iter()
+            .collect(),
+    )
 }

@@ -21,6 +21,12 @@ pub(crate) const MAX_OUTPUT: usize = 8 << 20;
 const MAX_DEPTH: usize = 100;
 /// Total `range` iterations allowed in one execution.
 const MAX_RANGE_ITERATIONS: usize = 1_000_000;
+/// Largest list or dict a function may return.
+const MAX_ELEMENTS: usize = 1 << 20;
+/// Deepest nesting of lists/dicts a function may return.
+const MAX_NESTING: usize = 64;
+/// Total bytes/elements all function results of one execution may add up to.
+const MAX_WORK: usize = 64 << 20;
 
 /// An execution failure at a byte offset (message never contains a value).
 #[derive(Debug)]
@@ -32,7 +38,10 @@ pub(crate) struct ExecError {
 type EResult<T> = Result<T, ExecError>;
 
 fn fail<T>(pos: usize, message: impl Into<String>) -> EResult<T> {
-    Err(ExecError { pos, message: message.into() })
+    Err(ExecError {
+        pos,
+        message: message.into(),
+    })
 }
 
 enum Flow {
@@ -50,6 +59,7 @@ pub(crate) struct State<'a> {
     out: Vec<u8>,
     depth: usize,
     iterations: usize,
+    work: usize,
 }
 
 /// Execute `tree` with `data` as dot.
@@ -68,6 +78,7 @@ pub(crate) fn execute(
         out: Vec::new(),
         depth: 0,
         iterations: 0,
+        work: 0,
     };
     state.walk_list(&tree.root, &data)?;
     Ok(state.out)
@@ -98,7 +109,16 @@ impl State<'_> {
                     self.write(&buf, pipe.pos)?;
                 }
             }
-            Node::If { pipe, body, else_body } | Node::With { pipe, body, else_body } => {
+            Node::If {
+                pipe,
+                body,
+                else_body,
+            }
+            | Node::With {
+                pipe,
+                body,
+                else_body,
+            } => {
                 let with = matches!(node, Node::With { .. });
                 let scope = self.vars.len();
                 let value = self.pipeline(pipe, dot)?;
@@ -115,7 +135,11 @@ impl State<'_> {
                 self.vars.truncate(scope);
                 return flow;
             }
-            Node::Range { pipe, body, else_body } => {
+            Node::Range {
+                pipe,
+                body,
+                else_body,
+            } => {
                 let scope = self.vars.len();
                 self.enter(pipe.pos)?;
                 let result = self.range(pipe, body, else_body.as_deref(), dot);
@@ -132,7 +156,8 @@ impl State<'_> {
                     None => Value::Nil,
                 };
                 self.enter(*pos)?;
-                let saved = std::mem::replace(&mut self.vars, vec![("$".to_string(), new_dot.clone())]);
+                let saved =
+                    std::mem::replace(&mut self.vars, vec![("$".to_string(), new_dot.clone())]);
                 let result = self.walk_list(body, &new_dot);
                 self.vars = saved;
                 self.depth -= 1;
@@ -155,22 +180,46 @@ impl State<'_> {
 
     fn write(&mut self, bytes: &[u8], pos: usize) -> EResult<()> {
         if self.out.len() + bytes.len() > MAX_OUTPUT {
-            return fail(pos, format!("output exceeds the limit of {MAX_OUTPUT} bytes"));
+            return fail(
+                pos,
+                format!("output exceeds the limit of {MAX_OUTPUT} bytes"),
+            );
         }
         self.out.extend_from_slice(bytes);
         Ok(())
     }
 
-    fn range(&mut self, pipe: &Pipeline, body: &[Node], else_body: Option<&[Node]>, dot: &Value) -> EResult<()> {
+    fn range(
+        &mut self,
+        pipe: &Pipeline,
+        body: &[Node],
+        else_body: Option<&[Node]>,
+        dot: &Value,
+    ) -> EResult<()> {
         // Evaluate without assigning; range assigns per element.
         let value = self.commands(pipe, dot)?;
         let items: Vec<(Value, Value)> = match &value {
-            Value::List(items) => items.iter().enumerate().map(|(i, v)| (Value::Int(i as i64), v.clone())).collect(),
-            Value::Map(entries) => entries.iter().map(|(k, v)| (Value::str(k), v.clone())).collect(),
-            Value::Int(n) => (0..(*n).max(0)).map(|i| (Value::Int(i), Value::Int(i))).collect(),
+            Value::List(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (Value::Int(i as i64), v.clone()))
+                .collect(),
+            Value::Map(entries) => entries
+                .iter()
+                .map(|(k, v)| (Value::str(k), v.clone()))
+                .collect(),
+            Value::Int(n) => (0..(*n).max(0))
+                .map(|i| (Value::Int(i), Value::Int(i)))
+                .collect(),
             Value::Nil => Vec::new(),
             other => {
-                return fail(pipe.pos, format!("range can't iterate over a value of type {}", other.type_name()));
+                return fail(
+                    pipe.pos,
+                    format!(
+                        "range can't iterate over a value of type {}",
+                        other.type_name()
+                    ),
+                );
             }
         };
         if items.is_empty() {
@@ -272,7 +321,10 @@ impl State<'_> {
             Operand::Int(i) => Ok(Value::Int(*i)),
             Operand::Float(f) => Ok(Value::Float(*f)),
             Operand::Bool(b) => Ok(Value::Bool(*b)),
-            Operand::Nil(pos) => fail(if *pos == 0 { cmd_pos } else { *pos }, "nil is not a command"),
+            Operand::Nil(pos) => fail(
+                if *pos == 0 { cmd_pos } else { *pos },
+                "nil is not a command",
+            ),
         }
     }
 
@@ -283,15 +335,22 @@ impl State<'_> {
                     Some(v) => v.clone(),
                     None => match self.missing_key {
                         MissingKey::Invalid => Value::Nil,
-                        MissingKey::Error => return fail(pos, format!("map has no entry for key {name:?}")),
+                        MissingKey::Error => {
+                            return fail(pos, format!("map has no entry for key {name:?}"));
+                        }
                     },
                 },
                 Value::Nil => match self.missing_key {
                     MissingKey::Invalid => Value::Nil,
-                    MissingKey::Error => return fail(pos, format!("nil data; no entry for key {name:?}")),
+                    MissingKey::Error => {
+                        return fail(pos, format!("nil data; no entry for key {name:?}"));
+                    }
                 },
                 other => {
-                    return fail(pos, format!("can't evaluate field {name} in type {}", other.type_name()));
+                    return fail(
+                        pos,
+                        format!("can't evaluate field {name} in type {}", other.type_name()),
+                    );
                 }
             };
         }
@@ -307,18 +366,32 @@ impl State<'_> {
         }
     }
 
-    fn call(&mut self, pos: usize, name: &str, args: &[Operand], dot: &Value, last: Option<Value>) -> EResult<Value> {
+    fn call(
+        &mut self,
+        pos: usize,
+        name: &str,
+        args: &[Operand],
+        dot: &Value,
+        last: Option<Value>,
+    ) -> EResult<Value> {
         // `and` / `or` short-circuit: arguments are evaluated left to right
         // only until the result is known.
         if name == "and" || name == "or" {
             let total = args.len() + usize::from(last.is_some());
             if total == 0 {
-                return fail(pos, format!("wrong number of args for {name}: want at least 1 got 0"));
+                return fail(
+                    pos,
+                    format!("wrong number of args for {name}: want at least 1 got 0"),
+                );
             }
             let mut result = Value::Nil;
             for (i, a) in args.iter().enumerate() {
                 result = self.arg(a, dot, pos)?;
-                let decided = if name == "and" { !result.is_true() } else { result.is_true() };
+                let decided = if name == "and" {
+                    !result.is_true()
+                } else {
+                    result.is_true()
+                };
                 if decided || (i + 1 == total) {
                     return Ok(result);
                 }
@@ -335,14 +408,65 @@ impl State<'_> {
         if let Some(last) = last {
             values.push(last);
         }
-        match func(&Call { name, root: &self.root, dialect: self.dialect }, &values) {
-            Ok(v) => Ok(v),
+        match func(
+            &Call {
+                name,
+                root: &self.root,
+                dialect: self.dialect,
+            },
+            &values,
+        ) {
+            Ok(v) => {
+                self.account(pos, name, &v)?;
+                Ok(v)
+            }
             Err(FuncError(m)) => fail(pos, format!("error calling {name}: {m}")),
         }
+    }
+
+    /// Bound what templates can build (memory, nesting, total work), so a
+    /// hostile template cannot exhaust the controller.
+    fn account(&mut self, pos: usize, name: &str, v: &Value) -> EResult<()> {
+        let size = match v {
+            Value::Str(s) if s.len() > MAX_OUTPUT => {
+                return fail(
+                    pos,
+                    format!("result of {name} exceeds the limit of {MAX_OUTPUT} bytes"),
+                );
+            }
+            Value::Str(s) => s.len(),
+            Value::List(l) => l.len(),
+            Value::Map(m) => m.len(),
+            _ => 1,
+        };
+        if matches!(v, Value::List(_) | Value::Map(_)) {
+            if size > MAX_ELEMENTS {
+                return fail(
+                    pos,
+                    format!("result of {name} exceeds the limit of {MAX_ELEMENTS} elements"),
+                );
+            }
+            if v.nesting_exceeds(MAX_NESTING) {
+                return fail(
+                    pos,
+                    format!("result of {name} exceeds the nesting limit of {MAX_NESTING}"),
+                );
+            }
+        }
+        self.work = self.work.saturating_add(size.max(1));
+        if self.work > MAX_WORK {
+            return fail(pos, "template exceeds the work limit");
+        }
+        Ok(())
     }
 }
 
 /// The template data for the secret values: a map of string to string.
 pub(crate) fn data_from(values: &BTreeMap<String, Vec<u8>>) -> Value {
-    Value::map(values.iter().map(|(k, v)| (k.clone(), Value::str(v))).collect())
+    Value::map(
+        values
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::str(v)))
+            .collect(),
+    )
 }

@@ -79,24 +79,35 @@ pub(crate) fn names(dialect: Dialect) -> Vec<&'static str> {
 
 pub(crate) fn arity(call: &Call<'_>, args: &[Value], n: usize) -> Result<(), FuncError> {
     if args.len() != n {
-        return ferr(format!("wrong number of args for {}: want {n} got {}", call.name, args.len()));
+        return ferr(format!(
+            "wrong number of args for {}: want {n} got {}",
+            call.name,
+            args.len()
+        ));
     }
     Ok(())
 }
 
 pub(crate) fn arity_at_least(call: &Call<'_>, args: &[Value], n: usize) -> Result<(), FuncError> {
     if args.len() < n {
-        return ferr(format!("wrong number of args for {}: want at least {n} got {}", call.name, args.len()));
+        return ferr(format!(
+            "wrong number of args for {}: want at least {n} got {}",
+            call.name,
+            args.len()
+        ));
     }
     Ok(())
 }
 
 /// A `string` parameter (Go rejects other types).
-pub(crate) fn string_arg<'v>(args: &'v [Value], i: usize) -> Result<&'v [u8], FuncError> {
+pub(crate) fn string_arg(args: &[Value], i: usize) -> Result<&[u8], FuncError> {
     match &args[i] {
         Value::Str(s) => Ok(s),
         Value::Nil => ferr("invalid value; expected string"),
-        other => ferr(format!("wrong type for value; expected string; got {}", other.type_name())),
+        other => ferr(format!(
+            "wrong type for value; expected string; got {}",
+            other.type_name()
+        )),
     }
 }
 
@@ -111,7 +122,10 @@ pub(crate) fn int_arg(args: &[Value], i: usize) -> Result<i64, FuncError> {
         Value::Int(v) => Ok(*v),
         Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => Ok(*f as i64),
         Value::Nil => ferr("invalid value; expected int"),
-        other => ferr(format!("wrong type for value; expected int; got {}", other.type_name())),
+        other => ferr(format!(
+            "wrong type for value; expected int; got {}",
+            other.type_name()
+        )),
     }
 }
 
@@ -119,7 +133,10 @@ pub(crate) fn int_arg(args: &[Value], i: usize) -> Result<i64, FuncError> {
 pub(crate) fn list_arg(args: &[Value], i: usize) -> Result<&[Value], FuncError> {
     match &args[i] {
         Value::List(l) => Ok(l),
-        other => ferr(format!("cannot use a value of type {} as a list", other.type_name())),
+        other => ferr(format!(
+            "cannot use a value of type {} as a list",
+            other.type_name()
+        )),
     }
 }
 
@@ -131,7 +148,10 @@ pub(crate) fn map_arg(
     match &args[i] {
         Value::Map(m) => Ok(m),
         Value::Nil => ferr("invalid value; expected map[string]interface {}"),
-        other => ferr(format!("wrong type for value; expected map[string]interface {{}}; got {}", other.type_name())),
+        other => ferr(format!(
+            "wrong type for value; expected map[string]interface {{}}; got {}",
+            other.type_name()
+        )),
     }
 }
 
@@ -188,13 +208,21 @@ pub(crate) fn parse_go_int(s: &str) -> Option<i64> {
     } else {
         (10, lower.as_str(), false)
     };
-    let clean: String = if prefixed { digits.replace('_', "") } else { digits.to_string() };
+    let clean: String = if prefixed {
+        digits.replace('_', "")
+    } else {
+        digits.to_string()
+    };
     if clean.is_empty() || clean.starts_with(['+', '-']) {
         return None;
     }
     let m = u64::from_str_radix(&clean, radix).ok()?;
     if neg {
-        if m > i64::MAX as u64 + 1 { None } else { Some((m as i128).wrapping_neg() as i64) }
+        if m > i64::MAX as u64 + 1 {
+            None
+        } else {
+            Some((m as i128).wrapping_neg() as i64)
+        }
     } else {
         i64::try_from(m).ok()
     }
@@ -254,24 +282,29 @@ fn index(call: &Call<'_>, args: &[Value]) -> FResult {
                 // A missing key gives the zero value of the element type:
                 // "" for the secret map (`map[string]string`), nil for
                 // dicts (`map[string]interface{}`). `missingkey` does not apply.
-                None if matches!(call.root, Value::Map(r) if std::rc::Rc::ptr_eq(r, m)) => Value::str(""),
+                None if matches!(call.root, Value::Map(r) if std::rc::Rc::ptr_eq(r, m)) => {
+                    Value::str("")
+                }
                 None => Value::Nil,
             },
             (Value::Map(_), other) => {
-                return ferr(format!("value has type {}; should be string", other.type_name()));
+                return ferr(format!(
+                    "value has type {}; should be string",
+                    other.type_name()
+                ));
             }
             (Value::List(l), k) => {
                 let i = index_of(k)?;
                 match usize::try_from(i).ok().and_then(|i| l.get(i)) {
                     Some(v) => v.clone(),
-                    None => return ferr(format!("index out of range: {i}")),
+                    None => return ferr(INDEX_OUT_OF_RANGE),
                 }
             }
             (Value::Str(s), k) => {
                 let i = index_of(k)?;
                 match usize::try_from(i).ok().and_then(|i| s.get(i)) {
                     Some(b) => Value::Int(i64::from(*b)),
-                    None => return ferr(format!("index out of range: {i}")),
+                    None => return ferr(INDEX_OUT_OF_RANGE),
                 }
             }
             (Value::Nil, _) => return ferr("index of untyped nil"),
@@ -281,11 +314,18 @@ fn index(call: &Call<'_>, args: &[Value]) -> FResult {
     Ok(item)
 }
 
+/// Go adds the index; it is left out here because it may be derived from a
+/// secret value (`index $list (atoi .pin)`).
+const INDEX_OUT_OF_RANGE: &str = "index out of range";
+
 fn index_of(v: &Value) -> Result<i64, FuncError> {
     match v {
         Value::Int(i) => Ok(*i),
         Value::Nil => ferr("cannot index slice/array with nil"),
-        other => ferr(format!("cannot index slice/array with type {}", other.type_name())),
+        other => ferr(format!(
+            "cannot index slice/array with type {}",
+            other.type_name()
+        )),
     }
 }
 
@@ -304,10 +344,13 @@ fn go_slice(call: &Call<'_>, args: &[Value]) -> FResult {
     let mut idx = [0usize, len, len];
     for (n, a) in args[1..].iter().enumerate() {
         let i = index_of(a)?;
-        idx[n] = usize::try_from(i).ok().filter(|i| *i <= len).ok_or(FuncError(format!("index out of range: {i}")))?;
+        idx[n] = usize::try_from(i)
+            .ok()
+            .filter(|i| *i <= len)
+            .ok_or(FuncError(INDEX_OUT_OF_RANGE.to_string()))?;
     }
     if idx[0] > idx[1] || idx[1] > idx[2] {
-        return ferr(format!("invalid slice index: {} > {}", idx[0], idx[1]));
+        return ferr("invalid slice indexes");
     }
     match &args[0] {
         Value::Str(s) => {
@@ -409,7 +452,9 @@ pub(crate) fn query_escape(s: &[u8]) -> String {
     let mut out = String::new();
     for &b in s {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(char::from(b)),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(char::from(b))
+            }
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
         }
@@ -485,7 +530,9 @@ fn less(a: &Value, b: &Value) -> Result<bool, FuncError> {
         (Value::Int(x), Value::Int(y)) => Ok(x < y),
         (Value::Float(x), Value::Float(y)) => Ok(x < y),
         (Value::Str(x), Value::Str(y)) => Ok(x < y),
-        (Value::Bool(_), Value::Bool(_)) | (Value::Nil, _) | (_, Value::Nil) => ferr("invalid type for comparison"),
+        (Value::Bool(_), Value::Bool(_)) | (Value::Nil, _) | (_, Value::Nil) => {
+            ferr("invalid type for comparison")
+        }
         (Value::List(_) | Value::Map(_), _) | (_, Value::List(_) | Value::Map(_)) => {
             ferr("invalid type for comparison")
         }
@@ -500,12 +547,16 @@ fn lt(call: &Call<'_>, args: &[Value]) -> FResult {
 
 fn le(call: &Call<'_>, args: &[Value]) -> FResult {
     arity(call, args, 2)?;
-    Ok(Value::Bool(less(&args[0], &args[1])? || equal(&args[0], &args[1])?))
+    Ok(Value::Bool(
+        less(&args[0], &args[1])? || equal(&args[0], &args[1])?,
+    ))
 }
 
 fn gt(call: &Call<'_>, args: &[Value]) -> FResult {
     arity(call, args, 2)?;
-    Ok(Value::Bool(!(less(&args[0], &args[1])? || equal(&args[0], &args[1])?)))
+    Ok(Value::Bool(
+        !(less(&args[0], &args[1])? || equal(&args[0], &args[1])?),
+    ))
 }
 
 fn ge(call: &Call<'_>, args: &[Value]) -> FResult {

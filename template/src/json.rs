@@ -40,8 +40,14 @@ fn newline(out: &mut Vec<u8>, indent: bool, depth: usize) {
     }
 }
 
-fn write(out: &mut Vec<u8>, v: &Value, escape_html: bool, indent: bool, depth: usize) -> Result<(), ()> {
-    if depth > MAX_DEPTH {
+fn write(
+    out: &mut Vec<u8>,
+    v: &Value,
+    escape_html: bool,
+    indent: bool,
+    depth: usize,
+) -> Result<(), ()> {
+    if depth > MAX_DEPTH || out.len() > crate::execution::MAX_OUTPUT {
         return Err(());
     }
     match v {
@@ -51,9 +57,11 @@ fn write(out: &mut Vec<u8>, v: &Value, escape_html: bool, indent: bool, depth: u
         Value::Float(f) => out.extend_from_slice(float(*f)?.as_bytes()),
         Value::Str(s) => string(out, s, escape_html),
         // Go marshals time.Time as RFC 3339 with nanoseconds.
-        Value::Time(t) => {
-            string(out, crate::date::format_go(t, "2006-01-02T15:04:05.999999999Z07:00").as_bytes(), escape_html)
-        }
+        Value::Time(t) => string(
+            out,
+            crate::date::format_go(t, "2006-01-02T15:04:05.999999999Z07:00").as_bytes(),
+            escape_html,
+        ),
         Value::List(items) => {
             if items.is_empty() {
                 out.extend_from_slice(b"[]");
@@ -104,7 +112,11 @@ fn float(f: f64) -> Result<String, ()> {
         let s = format!("{f:e}");
         let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
         let e: i32 = e.parse().unwrap_or(0);
-        return Ok(if e < 0 { format!("{m}e-{}", -e) } else { format!("{m}e+{e:02}") });
+        return Ok(if e < 0 {
+            format!("{m}e-{}", -e)
+        } else {
+            format!("{m}e+{e:02}")
+        });
     }
     Ok(format!("{f}"))
 }
@@ -147,10 +159,16 @@ pub(crate) fn string(out: &mut Vec<u8>, s: &[u8], escape_html: bool) {
         let end = (i + 4).min(s.len());
         let chunk = &s[i..end];
         let (ch, len) = match std::str::from_utf8(chunk) {
-            Ok(t) => (t.chars().next(), t.chars().next().map(char::len_utf8).unwrap_or(1)),
+            Ok(t) => (
+                t.chars().next(),
+                t.chars().next().map(char::len_utf8).unwrap_or(1),
+            ),
             Err(e) if e.valid_up_to() > 0 => {
                 let t = std::str::from_utf8(&chunk[..e.valid_up_to()]).unwrap_or_default();
-                (t.chars().next(), t.chars().next().map(char::len_utf8).unwrap_or(1))
+                (
+                    t.chars().next(),
+                    t.chars().next().map(char::len_utf8).unwrap_or(1),
+                )
             }
             Err(_) => (None, 1),
         };

@@ -113,21 +113,41 @@ pub fn render(
 ) -> Result<Vec<u8>, TemplateError> {
     let tree = syntax::parse(text, &|name| function::status(dialect, name)).map_err(|e| {
         let (line, column) = syntax::line_column(text, e.pos);
-        TemplateError::Parse { line, column, message: e.message }
+        TemplateError::Parse {
+            line,
+            column,
+            message: e.message,
+        }
     })?;
-    execution::execute(&tree, execution::data_from(values), dialect, dialect.missing_key()).map_err(|e| {
+    execution::execute(
+        &tree,
+        execution::data_from(values),
+        dialect,
+        dialect.missing_key(),
+    )
+    .map_err(|e| {
         let (line, column) = syntax::line_column(text, e.pos);
-        TemplateError::Execute { line, column, message: e.message }
+        TemplateError::Execute {
+            line,
+            column,
+            message: e.message,
+        }
     })
 }
 
 /// Check that `text` parses for `dialect` (syntax, known functions,
 /// declared variables) without executing it.
 pub fn validate(text: &str, dialect: Dialect) -> Result<(), TemplateError> {
-    syntax::parse(text, &|name| function::status(dialect, name)).map(|_| ()).map_err(|e| {
-        let (line, column) = syntax::line_column(text, e.pos);
-        TemplateError::Parse { line, column, message: e.message }
-    })
+    syntax::parse(text, &|name| function::status(dialect, name))
+        .map(|_| ())
+        .map_err(|e| {
+            let (line, column) = syntax::line_column(text, e.pos);
+            TemplateError::Parse {
+                line,
+                column,
+                message: e.message,
+            }
+        })
 }
 
 /// The names of every function a template can call in `dialect`, sorted.

@@ -20,6 +20,9 @@ pub(crate) fn sprintf(format: &[u8], args: &[Value]) -> Vec<u8> {
     let mut i = 0;
     let mut reordered = false;
     while i < format.len() {
+        if out.len() > crate::execution::MAX_OUTPUT {
+            break;
+        }
         let c = format[i];
         if c != b'%' {
             out.push(c);
@@ -42,17 +45,19 @@ pub(crate) fn sprintf(format: &[u8], args: &[Value]) -> Vec<u8> {
         }
         // Argument index [n].
         let mut explicit_index = |i: &mut usize, arg_index: &mut usize| -> bool {
-            if format.get(*i) == Some(&b'[') {
-                if let Some(close) = format[*i..].iter().position(|b| *b == b']') {
-                    let n = std::str::from_utf8(&format[*i + 1..*i + close]).ok().and_then(|s| s.parse::<usize>().ok());
-                    *i += close + 1;
-                    reordered = true;
-                    match n {
-                        Some(n) if n >= 1 => *arg_index = n - 1,
-                        _ => *arg_index = usize::MAX,
-                    }
-                    return true;
+            if format.get(*i) == Some(&b'[')
+                && let Some(close) = format[*i..].iter().position(|b| *b == b']')
+            {
+                let n = std::str::from_utf8(&format[*i + 1..*i + close])
+                    .ok()
+                    .and_then(|s| s.parse::<usize>().ok());
+                *i += close + 1;
+                reordered = true;
+                match n {
+                    Some(n) if n >= 1 => *arg_index = n - 1,
+                    _ => *arg_index = usize::MAX,
                 }
+                return true;
             }
             false
         };
@@ -76,7 +81,9 @@ pub(crate) fn sprintf(format: &[u8], args: &[Value]) -> Vec<u8> {
                 i += 1;
             }
             if i > start {
-                spec.width = std::str::from_utf8(&format[start..i]).ok().and_then(|s| s.parse().ok());
+                spec.width = std::str::from_utf8(&format[start..i])
+                    .ok()
+                    .and_then(|s| s.parse().ok());
             }
         }
         // Precision.
@@ -96,15 +103,22 @@ pub(crate) fn sprintf(format: &[u8], args: &[Value]) -> Vec<u8> {
                     i += 1;
                 }
                 spec.precision = Some(
-                    std::str::from_utf8(&format[start..i]).ok().and_then(|s| s.parse().ok()).unwrap_or(0),
+                    std::str::from_utf8(&format[start..i])
+                        .ok()
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(0),
                 );
             }
         }
         explicit_index(&mut i, &mut arg_index);
-        let Some(verb) = std::str::from_utf8(&format[i..]).ok().and_then(|s| s.chars().next()).or_else(|| {
-            // Invalid UTF-8 after '%': treat the byte as the verb.
-            format.get(i).map(|b| char::from(*b))
-        }) else {
+        let Some(verb) = std::str::from_utf8(&format[i..])
+            .ok()
+            .and_then(|s| s.chars().next())
+            .or_else(|| {
+                // Invalid UTF-8 after '%': treat the byte as the verb.
+                format.get(i).map(|b| char::from(*b))
+            })
+        else {
             out.extend_from_slice(b"%!(NOVERB)");
             break;
         };
@@ -216,17 +230,35 @@ fn format_one(out: &mut Vec<u8>, verb: char, spec: Spec, arg: &Value) {
             }
             pad(out, body.as_bytes(), spec, false);
         }
-        ('v' | 'd', Value::Int(i)) => pad(out, int_body(*i, 10, spec, false).as_bytes(), spec, true),
+        ('v' | 'd', Value::Int(i)) => {
+            pad(out, int_body(*i, 10, spec, false).as_bytes(), spec, true)
+        }
         ('b', Value::Int(i)) => pad(out, int_body(*i, 2, spec, false).as_bytes(), spec, true),
-        ('o' | 'O', Value::Int(i)) => pad(out, int_body(*i, 8, spec, verb == 'O').as_bytes(), spec, true),
+        ('o' | 'O', Value::Int(i)) => pad(
+            out,
+            int_body(*i, 8, spec, verb == 'O').as_bytes(),
+            spec,
+            true,
+        ),
         ('x', Value::Int(i)) => pad(out, int_body(*i, 16, spec, false).as_bytes(), spec, true),
-        ('X', Value::Int(i)) => pad(out, int_body(*i, 16, spec, false).to_uppercase().as_bytes(), spec, true),
+        ('X', Value::Int(i)) => pad(
+            out,
+            int_body(*i, 16, spec, false).to_uppercase().as_bytes(),
+            spec,
+            true,
+        ),
         ('c', Value::Int(i)) => {
-            let ch = u32::try_from(*i).ok().and_then(char::from_u32).unwrap_or('\u{FFFD}');
+            let ch = u32::try_from(*i)
+                .ok()
+                .and_then(char::from_u32)
+                .unwrap_or('\u{FFFD}');
             pad(out, ch.to_string().as_bytes(), spec, false);
         }
         ('q', Value::Int(i)) => {
-            let ch = u32::try_from(*i).ok().and_then(char::from_u32).unwrap_or('\u{FFFD}');
+            let ch = u32::try_from(*i)
+                .ok()
+                .and_then(char::from_u32)
+                .unwrap_or('\u{FFFD}');
             let q = format!("'{}'", go_escape_char(ch, '\''));
             pad(out, q.as_bytes(), spec, false);
         }
@@ -264,6 +296,9 @@ fn format_one(out: &mut Vec<u8>, verb: char, spec: Spec, arg: &Value) {
         (_, Value::List(items)) => {
             out.push(b'[');
             for (n, item) in items.iter().enumerate() {
+                if out.len() > crate::execution::MAX_OUTPUT {
+                    break;
+                }
                 if n > 0 {
                     out.push(b' ');
                 }
@@ -274,6 +309,9 @@ fn format_one(out: &mut Vec<u8>, verb: char, spec: Spec, arg: &Value) {
         (_, Value::Map(entries)) => {
             out.extend_from_slice(b"map[");
             for (n, (k, v)) in entries.iter().enumerate() {
+                if out.len() > crate::execution::MAX_OUTPUT {
+                    break;
+                }
                 if n > 0 {
                     out.push(b' ');
                 }
@@ -356,7 +394,11 @@ pub(crate) fn go_quote(s: &[u8], ascii_only: bool) -> String {
             }
             Err(e) => {
                 let (valid, bad) = rest.split_at(e.valid_up_to());
-                push_escaped(&mut out, std::str::from_utf8(valid).unwrap_or_default(), ascii_only);
+                push_escaped(
+                    &mut out,
+                    std::str::from_utf8(valid).unwrap_or_default(),
+                    ascii_only,
+                );
                 let bad_len = e.error_len().unwrap_or(bad.len()).max(1);
                 for b in &bad[..bad_len] {
                     out.push_str(&format!("\\x{b:02x}"));

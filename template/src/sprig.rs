@@ -14,8 +14,8 @@ use rand::Rng as _;
 use sha2::Digest as _;
 
 use crate::function::{
-    Call, FResult, Func, FuncError, arity, arity_at_least, ferr, int_arg, list_arg, map_arg, string_arg, strval,
-    text_arg, to_float64, to_int64,
+    Call, FResult, Func, FuncError, arity, arity_at_least, ferr, int_arg, list_arg, map_arg,
+    string_arg, strval, text_arg, to_float64, to_int64,
 };
 use crate::json;
 use crate::value::Value;
@@ -341,7 +341,11 @@ fn trim(call: &Call<'_>, args: &[Value]) -> FResult {
     // Byte-exact for ASCII whitespace; invalid UTF-8 inside is preserved.
     let is_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c);
     let start = text.iter().position(|b| !is_space(b)).unwrap_or(text.len());
-    let end = text.iter().rposition(|b| !is_space(b)).map(|i| i + 1).unwrap_or(start);
+    let end = text
+        .iter()
+        .rposition(|b| !is_space(b))
+        .map(|i| i + 1)
+        .unwrap_or(start);
     let trimmed = &text[start..end.max(start)];
     match std::str::from_utf8(trimmed) {
         Ok(t) => s(t.trim_matches(is_go_space)),
@@ -370,13 +374,19 @@ fn trim_prefix(call: &Call<'_>, args: &[Value]) -> FResult {
 
 fn nospace(call: &Call<'_>, args: &[Value]) -> FResult {
     arity(call, args, 1)?;
-    s(text_arg(args, 0)?.chars().filter(|c| !is_go_space(*c)).collect::<String>())
+    s(text_arg(args, 0)?
+        .chars()
+        .filter(|c| !is_go_space(*c))
+        .collect::<String>())
 }
 
 fn initials(call: &Call<'_>, args: &[Value]) -> FResult {
     arity(call, args, 1)?;
     let text = text_arg(args, 0)?;
-    s(text.split(is_go_space).filter_map(|w| w.chars().next()).collect::<String>())
+    s(text
+        .split(is_go_space)
+        .filter_map(|w| w.chars().next())
+        .collect::<String>())
 }
 
 fn random_from(call: &Call<'_>, args: &[Value], alphabet: &[u8]) -> FResult {
@@ -386,7 +396,9 @@ fn random_from(call: &Call<'_>, args: &[Value], alphabet: &[u8]) -> FResult {
         return ferr("count out of range");
     }
     let mut rng = rand::rng();
-    let out: Vec<u8> = (0..count).map(|_| alphabet[rng.random_range(0..alphabet.len())]).collect();
+    let out: Vec<u8> = (0..count)
+        .map(|_| alphabet[rng.random_range(0..alphabet.len())])
+        .collect();
     s(out)
 }
 
@@ -431,17 +443,23 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 fn contains(call: &Call<'_>, args: &[Value]) -> FResult {
     arity(call, args, 2)?;
-    Ok(Value::Bool(find(string_arg(args, 1)?, string_arg(args, 0)?).is_some()))
+    Ok(Value::Bool(
+        find(string_arg(args, 1)?, string_arg(args, 0)?).is_some(),
+    ))
 }
 
 fn has_prefix(call: &Call<'_>, args: &[Value]) -> FResult {
     arity(call, args, 2)?;
-    Ok(Value::Bool(string_arg(args, 1)?.starts_with(string_arg(args, 0)?)))
+    Ok(Value::Bool(
+        string_arg(args, 1)?.starts_with(string_arg(args, 0)?),
+    ))
 }
 
 fn has_suffix(call: &Call<'_>, args: &[Value]) -> FResult {
     arity(call, args, 2)?;
-    Ok(Value::Bool(string_arg(args, 1)?.ends_with(string_arg(args, 0)?)))
+    Ok(Value::Bool(
+        string_arg(args, 1)?.ends_with(string_arg(args, 0)?),
+    ))
 }
 
 fn join_bytes(parts: impl IntoIterator<Item = Vec<u8>>, sep: &[u8]) -> Vec<u8> {
@@ -528,12 +546,20 @@ fn nindent(call: &Call<'_>, args: &[Value]) -> FResult {
 
 fn replace(call: &Call<'_>, args: &[Value]) -> FResult {
     arity(call, args, 3)?;
-    s(replace_all(string_arg(args, 2)?, string_arg(args, 0)?, string_arg(args, 1)?))
+    s(replace_all(
+        string_arg(args, 2)?,
+        string_arg(args, 0)?,
+        string_arg(args, 1)?,
+    ))
 }
 
 fn plural(call: &Call<'_>, args: &[Value]) -> FResult {
     arity(call, args, 3)?;
-    let (one, many, count) = (string_arg(args, 0)?, string_arg(args, 1)?, int_arg(args, 2)?);
+    let (one, many, count) = (
+        string_arg(args, 0)?,
+        string_arg(args, 1)?,
+        int_arg(args, 2)?,
+    );
     s(if count == 1 { one } else { many })
 }
 
@@ -628,7 +654,11 @@ fn atoi(call: &Call<'_>, args: &[Value]) -> FResult {
     let text = text_arg(args, 0)?;
     let digits = text.strip_prefix(['+', '-']).unwrap_or(&text);
     let valid = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
-    Ok(Value::Int(if valid { text.parse().unwrap_or(0) } else { 0 }))
+    Ok(Value::Int(if valid {
+        text.parse().unwrap_or(0)
+    } else {
+        0
+    }))
 }
 
 fn int(call: &Call<'_>, args: &[Value]) -> FResult {
@@ -642,11 +672,17 @@ fn float64(call: &Call<'_>, args: &[Value]) -> FResult {
 }
 
 fn ints_to_string(items: &[i64]) -> FResult {
-    s(items.iter().map(i64::to_string).collect::<Vec<_>>().join(" "))
+    s(items
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(" "))
 }
 
 fn seq(_: &Call<'_>, args: &[Value]) -> FResult {
-    let params: Vec<i64> = (0..args.len()).map(|i| int_arg(args, i)).collect::<Result<_, _>>()?;
+    let params: Vec<i64> = (0..args.len())
+        .map(|i| int_arg(args, i))
+        .collect::<Result<_, _>>()?;
     match params.as_slice() {
         [end] => {
             let inc = if *end < 1 { -1 } else { 1 };
@@ -681,7 +717,10 @@ fn split_bytes<'t>(text: &'t [u8], sep: &[u8], limit: Option<usize>) -> Vec<&'t 
         // Go splits into UTF-8 sequences.
         let t = std::str::from_utf8(text);
         return match t {
-            Ok(t) => t.char_indices().map(|(i, c)| &text[i..i + c.len_utf8()]).collect(),
+            Ok(t) => t
+                .char_indices()
+                .map(|(i, c)| &text[i..i + c.len_utf8()])
+                .collect(),
             Err(_) => text.chunks(1).collect(),
         };
     }
@@ -701,7 +740,13 @@ fn split_bytes<'t>(text: &'t [u8], sep: &[u8], limit: Option<usize>) -> Vec<&'t 
 fn split(call: &Call<'_>, args: &[Value]) -> FResult {
     arity(call, args, 2)?;
     let parts = split_bytes(string_arg(args, 1)?, string_arg(args, 0)?, None);
-    Ok(Value::map(parts.into_iter().enumerate().map(|(i, p)| (format!("_{i}"), Value::str(p))).collect()))
+    Ok(Value::map(
+        parts
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| (format!("_{i}"), Value::str(p)))
+            .collect(),
+    ))
 }
 
 fn splitn(call: &Call<'_>, args: &[Value]) -> FResult {
@@ -712,7 +757,13 @@ fn splitn(call: &Call<'_>, args: &[Value]) -> FResult {
     }
     let limit = if n < 0 { None } else { Some(n as usize) };
     let parts = split_bytes(string_arg(args, 2)?, string_arg(args, 0)?, limit);
-    Ok(Value::map(parts.into_iter().enumerate().map(|(i, p)| (format!("_{i}"), Value::str(p))).collect()))
+    Ok(Value::map(
+        parts
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| (format!("_{i}"), Value::str(p)))
+            .collect(),
+    ))
 }
 
 fn split_list(call: &Call<'_>, args: &[Value]) -> FResult {
@@ -724,7 +775,11 @@ fn split_list(call: &Call<'_>, args: &[Value]) -> FResult {
 /// Sprig's `strslice`.
 fn strslice(v: &Value) -> Vec<Vec<u8>> {
     match v {
-        Value::List(items) => items.iter().filter(|i| !matches!(i, Value::Nil)).map(strval).collect(),
+        Value::List(items) => items
+            .iter()
+            .filter(|i| !matches!(i, Value::Nil))
+            .map(strval)
+            .collect(),
         Value::Nil => Vec::new(),
         other => vec![strval(other)],
     }
@@ -732,7 +787,9 @@ fn strslice(v: &Value) -> Vec<Vec<u8>> {
 
 fn to_strings(call: &Call<'_>, args: &[Value]) -> FResult {
     arity(call, args, 1)?;
-    Ok(Value::list(strslice(&args[0]).into_iter().map(Value::str).collect()))
+    Ok(Value::list(
+        strslice(&args[0]).into_iter().map(Value::str).collect(),
+    ))
 }
 
 fn until_step_values(start: i64, stop: i64, step: i64) -> Result<Vec<i64>, FuncError> {
@@ -756,7 +813,12 @@ fn until(call: &Call<'_>, args: &[Value]) -> FResult {
     arity(call, args, 1)?;
     let count = int_arg(args, 0)?;
     let step = if count < 0 { -1 } else { 1 };
-    Ok(Value::list(until_step_values(0, count, step)?.into_iter().map(Value::Int).collect()))
+    Ok(Value::list(
+        until_step_values(0, count, step)?
+            .into_iter()
+            .map(Value::Int)
+            .collect(),
+    ))
 }
 
 fn until_step(call: &Call<'_>, args: &[Value]) -> FResult {
@@ -789,12 +851,16 @@ fn add1(call: &Call<'_>, args: &[Value]) -> FResult {
 }
 
 fn add(_: &Call<'_>, args: &[Value]) -> FResult {
-    Ok(Value::Int(args.iter().map(to_int64).fold(0i64, i64::wrapping_add)))
+    Ok(Value::Int(
+        args.iter().map(to_int64).fold(0i64, i64::wrapping_add),
+    ))
 }
 
 fn sub(call: &Call<'_>, args: &[Value]) -> FResult {
     arity(call, args, 2)?;
-    Ok(Value::Int(to_int64(&args[0]).wrapping_sub(to_int64(&args[1]))))
+    Ok(Value::Int(
+        to_int64(&args[0]).wrapping_sub(to_int64(&args[1])),
+    ))
 }
 
 fn div(call: &Call<'_>, args: &[Value]) -> FResult {
@@ -817,7 +883,9 @@ fn modulo(call: &Call<'_>, args: &[Value]) -> FResult {
 
 fn mul(call: &Call<'_>, args: &[Value]) -> FResult {
     arity_at_least(call, args, 1)?;
-    Ok(Value::Int(args.iter().map(to_int64).fold(1i64, i64::wrapping_mul)))
+    Ok(Value::Int(
+        args.iter().map(to_int64).fold(1i64, i64::wrapping_mul),
+    ))
 }
 
 fn rand_int(call: &Call<'_>, args: &[Value]) -> FResult {
@@ -859,7 +927,10 @@ impl Decimal {
         let negative = mantissa.starts_with('-');
         let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
         let m: i128 = digits.parse().ok()?;
-        Some(Decimal { m: if negative { -m } else { m }, e: exp - (digits.len() as i32 - 1) })
+        Some(Decimal {
+            m: if negative { -m } else { m },
+            e: exp - (digits.len() as i32 - 1),
+        })
     }
 
     fn to_f64(self) -> f64 {
@@ -879,16 +950,25 @@ impl Decimal {
 
     fn add(self, other: Decimal) -> Option<Decimal> {
         let (a, b, e) = self.aligned(other)?;
-        Some(Decimal { m: a.checked_add(b)?, e })
+        Some(Decimal {
+            m: a.checked_add(b)?,
+            e,
+        })
     }
 
     fn sub(self, other: Decimal) -> Option<Decimal> {
         let (a, b, e) = self.aligned(other)?;
-        Some(Decimal { m: a.checked_sub(b)?, e })
+        Some(Decimal {
+            m: a.checked_sub(b)?,
+            e,
+        })
     }
 
     fn mul(self, other: Decimal) -> Option<Decimal> {
-        Some(Decimal { m: self.m.checked_mul(other.m)?, e: self.e.checked_add(other.e)? })
+        Some(Decimal {
+            m: self.m.checked_mul(other.m)?,
+            e: self.e.checked_add(other.e)?,
+        })
     }
 
     /// `Div`: rounded (half away from zero) to 16 decimal places.
@@ -905,7 +985,11 @@ impl Decimal {
         let q = num / den;
         let r = num % den;
         let round_away = r.checked_mul(2)?.abs() >= den.abs();
-        let q = if round_away { if (num < 0) != (den < 0) { q - 1 } else { q + 1 } } else { q };
+        let q = if round_away {
+            if (num < 0) != (den < 0) { q - 1 } else { q + 1 }
+        } else {
+            q
+        };
         Some(Decimal { m: q, e: -16 })
     }
 }
@@ -917,19 +1001,27 @@ fn decimal_fold(
     float: fn(f64, f64) -> f64,
 ) -> f64 {
     let values: Vec<f64> = args.iter().map(to_float64).collect();
-    let exact = values.iter().map(|f| Decimal::from_f64(*f)).collect::<Option<Vec<_>>>().and_then(|ds| {
-        let mut acc = ds[0];
-        for d in &ds[1..] {
-            acc = decimal(acc, *d)?;
-        }
-        Some(acc.to_f64())
-    });
+    let exact = values
+        .iter()
+        .map(|f| Decimal::from_f64(*f))
+        .collect::<Option<Vec<_>>>()
+        .and_then(|ds| {
+            let mut acc = ds[0];
+            for d in &ds[1..] {
+                acc = decimal(acc, *d)?;
+            }
+            Some(acc.to_f64())
+        });
     exact.unwrap_or_else(|| values[1..].iter().fold(values[0], |a, b| float(a, *b)))
 }
 
 fn add1f(call: &Call<'_>, args: &[Value]) -> FResult {
     arity(call, args, 1)?;
-    Ok(Value::Float(decimal_fold(&[args[0].clone(), Value::Float(1.0)], Decimal::add, |a, b| a + b)))
+    Ok(Value::Float(decimal_fold(
+        &[args[0].clone(), Value::Float(1.0)],
+        Decimal::add,
+        |a, b| a + b,
+    )))
 }
 
 fn addf(_: &Call<'_>, args: &[Value]) -> FResult {
@@ -959,12 +1051,18 @@ fn mulf(call: &Call<'_>, args: &[Value]) -> FResult {
 
 fn maxf(call: &Call<'_>, args: &[Value]) -> FResult {
     arity_at_least(call, args, 1)?;
-    Ok(Value::Float(args.iter().map(to_float64).fold(f64::NEG_INFINITY, f64::max)))
+    Ok(Value::Float(
+        args.iter()
+            .map(to_float64)
+            .fold(f64::NEG_INFINITY, f64::max),
+    ))
 }
 
 fn minf(call: &Call<'_>, args: &[Value]) -> FResult {
     arity_at_least(call, args, 1)?;
-    Ok(Value::Float(args.iter().map(to_float64).fold(f64::INFINITY, f64::min)))
+    Ok(Value::Float(
+        args.iter().map(to_float64).fold(f64::INFINITY, f64::min),
+    ))
 }
 
 fn ceil(call: &Call<'_>, args: &[Value]) -> FResult {
@@ -980,14 +1078,22 @@ fn floor(call: &Call<'_>, args: &[Value]) -> FResult {
 fn round(call: &Call<'_>, args: &[Value]) -> FResult {
     arity_at_least(call, args, 2)?;
     if args.len() > 3 {
-        return ferr(format!("wrong number of args for {}: want at most 3 got {}", call.name, args.len()));
+        return ferr(format!(
+            "wrong number of args for {}: want at most 3 got {}",
+            call.name,
+            args.len()
+        ));
     }
     let round_on = args.get(2).map(to_float64).unwrap_or(0.5);
     let value = to_float64(&args[0]);
     let pow = 10f64.powf(int_arg(args, 1)? as f64);
     let digit = pow * value;
     let fraction = digit.fract();
-    let rounded = if fraction >= round_on { digit.ceil() } else { digit.floor() };
+    let rounded = if fraction >= round_on {
+        digit.ceil()
+    } else {
+        digit.floor()
+    };
     Ok(Value::Float(rounded / pow))
 }
 
@@ -1012,7 +1118,11 @@ fn empty(call: &Call<'_>, args: &[Value]) -> FResult {
 }
 
 fn coalesce(_: &Call<'_>, args: &[Value]) -> FResult {
-    Ok(args.iter().find(|a| !is_empty(a)).cloned().unwrap_or(Value::Nil))
+    Ok(args
+        .iter()
+        .find(|a| !is_empty(a))
+        .cloned()
+        .unwrap_or(Value::Nil))
 }
 
 fn all(_: &Call<'_>, args: &[Value]) -> FResult {
@@ -1025,7 +1135,13 @@ fn any(_: &Call<'_>, args: &[Value]) -> FResult {
 
 fn compact(call: &Call<'_>, args: &[Value]) -> FResult {
     arity(call, args, 1)?;
-    Ok(Value::list(list_arg(args, 0)?.iter().filter(|a| !is_empty(a)).cloned().collect()))
+    Ok(Value::list(
+        list_arg(args, 0)?
+            .iter()
+            .filter(|a| !is_empty(a))
+            .cloned()
+            .collect(),
+    ))
 }
 
 fn ternary(call: &Call<'_>, args: &[Value]) -> FResult {
@@ -1033,7 +1149,10 @@ fn ternary(call: &Call<'_>, args: &[Value]) -> FResult {
     match &args[2] {
         Value::Bool(true) => Ok(args[0].clone()),
         Value::Bool(false) => Ok(args[1].clone()),
-        other => ferr(format!("wrong type for value; expected bool; got {}", other.type_name())),
+        other => ferr(format!(
+            "wrong type for value; expected bool; got {}",
+            other.type_name()
+        )),
     }
 }
 
@@ -1049,7 +1168,11 @@ fn fail(call: &Call<'_>, args: &[Value]) -> FResult {
 fn parse_json(text: &[u8]) -> Result<Value, FuncError> {
     match serde_json::from_slice::<serde_json::Value>(text) {
         Ok(v) => Ok(Value::from_json(&v)),
-        Err(e) => ferr(format!("invalid JSON at line {}, column {}", e.line(), e.column())),
+        Err(e) => ferr(format!(
+            "invalid JSON at line {}, column {}",
+            e.line(),
+            e.column()
+        )),
     }
 }
 
@@ -1065,12 +1188,18 @@ fn must_from_json(call: &Call<'_>, args: &[Value]) -> FResult {
 
 fn to_json(call: &Call<'_>, args: &[Value]) -> FResult {
     arity(call, args, 1)?;
-    s(json::encode(&args[0], json::Style::Compact { escape_html: true }))
+    s(json::encode(
+        &args[0],
+        json::Style::Compact { escape_html: true },
+    ))
 }
 
 fn to_raw_json(call: &Call<'_>, args: &[Value]) -> FResult {
     arity(call, args, 1)?;
-    s(json::encode(&args[0], json::Style::Compact { escape_html: false }))
+    s(json::encode(
+        &args[0],
+        json::Style::Compact { escape_html: false },
+    ))
 }
 
 fn to_pretty_json(call: &Call<'_>, args: &[Value]) -> FResult {
@@ -1099,7 +1228,9 @@ fn type_of(call: &Call<'_>, args: &[Value]) -> FResult {
 
 fn type_is(call: &Call<'_>, args: &[Value]) -> FResult {
     arity(call, args, 2)?;
-    Ok(Value::Bool(string_arg(args, 0)? == type_name(&args[1]).as_bytes()))
+    Ok(Value::Bool(
+        string_arg(args, 0)? == type_name(&args[1]).as_bytes(),
+    ))
 }
 
 fn kind_of(call: &Call<'_>, args: &[Value]) -> FResult {
@@ -1109,7 +1240,9 @@ fn kind_of(call: &Call<'_>, args: &[Value]) -> FResult {
 
 fn kind_is(call: &Call<'_>, args: &[Value]) -> FResult {
     arity(call, args, 2)?;
-    Ok(Value::Bool(string_arg(args, 0)? == args[1].kind_name().as_bytes()))
+    Ok(Value::Bool(
+        string_arg(args, 0)? == args[1].kind_name().as_bytes(),
+    ))
 }
 
 fn deep_equal(call: &Call<'_>, args: &[Value]) -> FResult {
@@ -1203,12 +1336,18 @@ fn b64enc(call: &Call<'_>, args: &[Value]) -> FResult {
 
 /// Go's `base64.StdEncoding.DecodeString`: `\r` and `\n` are ignored.
 pub(crate) fn go_b64_decode(text: &[u8]) -> Result<Vec<u8>, usize> {
-    let cleaned: Vec<u8> = text.iter().copied().filter(|b| *b != b'\r' && *b != b'\n').collect();
-    base64::engine::general_purpose::STANDARD.decode(&cleaned).map_err(|e| match e {
-        base64::DecodeError::InvalidByte(i, _) => i,
-        base64::DecodeError::InvalidLastSymbol(i, _) => i,
-        _ => cleaned.len() - cleaned.len() % 4,
-    })
+    let cleaned: Vec<u8> = text
+        .iter()
+        .copied()
+        .filter(|b| *b != b'\r' && *b != b'\n')
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(&cleaned)
+        .map_err(|e| match e {
+            base64::DecodeError::InvalidByte(i, _) => i,
+            base64::DecodeError::InvalidLastSymbol(i, _) => i,
+            _ => cleaned.len() - cleaned.len() % 4,
+        })
 }
 
 fn b64dec(call: &Call<'_>, args: &[Value]) -> FResult {
@@ -1250,9 +1389,13 @@ fn b32enc(call: &Call<'_>, args: &[Value]) -> FResult {
 
 fn b32dec(call: &Call<'_>, args: &[Value]) -> FResult {
     arity(call, args, 1)?;
-    let text: Vec<u8> = string_arg(args, 0)?.iter().copied().filter(|b| *b != b'\r' && *b != b'\n').collect();
+    let text: Vec<u8> = string_arg(args, 0)?
+        .iter()
+        .copied()
+        .filter(|b| *b != b'\r' && *b != b'\n')
+        .collect();
     let bad = |offset: usize| s(format!("illegal base32 data at input byte {offset}"));
-    if text.len() % 8 != 0 {
+    if !text.len().is_multiple_of(8) {
         return bad(text.len() - text.len() % 8);
     }
     let mut out = Vec::new();
@@ -1304,7 +1447,10 @@ fn dict(_: &Call<'_>, args: &[Value]) -> FResult {
 fn get(call: &Call<'_>, args: &[Value]) -> FResult {
     arity(call, args, 2)?;
     let map = map_arg(args, 0)?;
-    Ok(map.get(&text_arg(args, 1)?).cloned().unwrap_or_else(|| Value::str("")))
+    Ok(map
+        .get(&text_arg(args, 1)?)
+        .cloned()
+        .unwrap_or_else(|| Value::str("")))
 }
 
 /// `set` returns the updated dict. Go mutates the dict in place; here dicts
@@ -1325,7 +1471,9 @@ fn unset(call: &Call<'_>, args: &[Value]) -> FResult {
 
 fn has_key(call: &Call<'_>, args: &[Value]) -> FResult {
     arity(call, args, 2)?;
-    Ok(Value::Bool(map_arg(args, 0)?.contains_key(&text_arg(args, 1)?)))
+    Ok(Value::Bool(
+        map_arg(args, 0)?.contains_key(&text_arg(args, 1)?),
+    ))
 }
 
 fn pluck(call: &Call<'_>, args: &[Value]) -> FResult {
@@ -1416,7 +1564,11 @@ fn values(call: &Call<'_>, args: &[Value]) -> FResult {
 fn list_of<'v>(call: &Call<'_>, args: &'v [Value], i: usize) -> Result<&'v [Value], FuncError> {
     match &args[i] {
         Value::List(l) => Ok(l),
-        other => ferr(format!("cannot use {} on type {}", call.name, other.type_name())),
+        other => ferr(format!(
+            "cannot use {} on type {}",
+            call.name,
+            other.type_name()
+        )),
     }
 }
 
@@ -1436,12 +1588,18 @@ fn prepend(call: &Call<'_>, args: &[Value]) -> FResult {
 
 fn first(call: &Call<'_>, args: &[Value]) -> FResult {
     arity(call, args, 1)?;
-    Ok(list_of(call, args, 0)?.first().cloned().unwrap_or(Value::Nil))
+    Ok(list_of(call, args, 0)?
+        .first()
+        .cloned()
+        .unwrap_or(Value::Nil))
 }
 
 fn last(call: &Call<'_>, args: &[Value]) -> FResult {
     arity(call, args, 1)?;
-    Ok(list_of(call, args, 0)?.last().cloned().unwrap_or(Value::Nil))
+    Ok(list_of(call, args, 0)?
+        .last()
+        .cloned()
+        .unwrap_or(Value::Nil))
 }
 
 fn rest(call: &Call<'_>, args: &[Value]) -> FResult {
@@ -1464,7 +1622,9 @@ fn initial(call: &Call<'_>, args: &[Value]) -> FResult {
 
 fn reverse(call: &Call<'_>, args: &[Value]) -> FResult {
     arity(call, args, 1)?;
-    Ok(Value::list(list_of(call, args, 0)?.iter().rev().cloned().collect()))
+    Ok(Value::list(
+        list_of(call, args, 0)?.iter().rev().cloned().collect(),
+    ))
 }
 
 fn uniq(call: &Call<'_>, args: &[Value]) -> FResult {
@@ -1481,7 +1641,11 @@ fn uniq(call: &Call<'_>, args: &[Value]) -> FResult {
 fn without(call: &Call<'_>, args: &[Value]) -> FResult {
     arity_at_least(call, args, 1)?;
     let omit = &args[1..];
-    let out = list_of(call, args, 0)?.iter().filter(|v| !omit.iter().any(|o| o.deep_equal(v))).cloned().collect();
+    let out = list_of(call, args, 0)?
+        .iter()
+        .filter(|v| !omit.iter().any(|o| o.deep_equal(v)))
+        .cloned()
+        .collect();
     Ok(Value::list(out))
 }
 
@@ -1525,7 +1689,9 @@ fn dig(call: &Call<'_>, args: &[Value]) -> FResult {
     arity_at_least(call, args, 3)?;
     let map = map_arg(args, args.len() - 1)?;
     let default = &args[args.len() - 2];
-    let keys: Vec<String> = (0..args.len() - 2).map(|i| text_arg(args, i)).collect::<Result<_, _>>()?;
+    let keys: Vec<String> = (0..args.len() - 2)
+        .map(|i| text_arg(args, i))
+        .collect::<Result<_, _>>()?;
     let mut current = map.clone();
     for (i, k) in keys.iter().enumerate() {
         match current.get(k) {
@@ -1533,7 +1699,10 @@ fn dig(call: &Call<'_>, args: &[Value]) -> FResult {
             Some(v) if i + 1 == keys.len() => return Ok(v.clone()),
             Some(Value::Map(m)) => current = (**m).clone(),
             Some(other) => {
-                return ferr(format!("cannot dig into a value of type {}", other.type_name()));
+                return ferr(format!(
+                    "cannot dig into a value of type {}",
+                    other.type_name()
+                ));
             }
         }
     }
@@ -1547,7 +1716,11 @@ fn chunk(call: &Call<'_>, args: &[Value]) -> FResult {
         return ferr("chunk size must be positive");
     }
     let l = list_of(call, args, 1)?;
-    Ok(Value::list(l.chunks(size as usize).map(|c| Value::list(c.to_vec())).collect()))
+    Ok(Value::list(
+        l.chunks(size as usize)
+            .map(|c| Value::list(c.to_vec()))
+            .collect(),
+    ))
 }
 
 // ---------------------------------------------------------------- random
@@ -1558,7 +1731,14 @@ fn uuidv4(call: &Call<'_>, args: &[Value]) -> FResult {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex::encode(b);
-    s(format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..]))
+    s(format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    ))
 }
 
 fn rand_bytes(call: &Call<'_>, args: &[Value]) -> FResult {
@@ -1584,7 +1764,11 @@ fn compile(pattern: &str) -> Result<regex::Regex, FuncError> {
 fn regex_match(call: &Call<'_>, args: &[Value]) -> FResult {
     arity(call, args, 2)?;
     let text = text_arg(args, 1)?;
-    Ok(Value::Bool(compile(&text_arg(args, 0)?).map(|re| re.is_match(&text)).unwrap_or(false)))
+    Ok(Value::Bool(
+        compile(&text_arg(args, 0)?)
+            .map(|re| re.is_match(&text))
+            .unwrap_or(false),
+    ))
 }
 
 fn must_regex_match(call: &Call<'_>, args: &[Value]) -> FResult {
@@ -1599,7 +1783,12 @@ fn regex_find_all(call: &Call<'_>, args: &[Value]) -> FResult {
     let text = text_arg(args, 1)?;
     let n = int_arg(args, 2)?;
     let limit = if n < 0 { usize::MAX } else { n as usize };
-    Ok(Value::list(re.find_iter(&text).take(limit).map(|m| Value::str(m.as_str())).collect()))
+    Ok(Value::list(
+        re.find_iter(&text)
+            .take(limit)
+            .map(|m| Value::str(m.as_str()))
+            .collect(),
+    ))
 }
 
 fn regex_find(call: &Call<'_>, args: &[Value]) -> FResult {

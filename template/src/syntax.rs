@@ -44,7 +44,10 @@ pub(crate) struct SyntaxError {
 type PResult<T> = Result<T, SyntaxError>;
 
 fn err<T>(pos: usize, message: impl Into<String>) -> PResult<T> {
-    Err(SyntaxError { pos, message: message.into() })
+    Err(SyntaxError {
+        pos,
+        message: message.into(),
+    })
 }
 
 /// A node of the parse tree.
@@ -52,10 +55,26 @@ fn err<T>(pos: usize, message: impl Into<String>) -> PResult<T> {
 pub(crate) enum Node {
     Text(Vec<u8>),
     Action(Pipeline),
-    If { pipe: Pipeline, body: Vec<Node>, else_body: Option<Vec<Node>> },
-    With { pipe: Pipeline, body: Vec<Node>, else_body: Option<Vec<Node>> },
-    Range { pipe: Pipeline, body: Vec<Node>, else_body: Option<Vec<Node>> },
-    Template { pos: usize, name: String, pipe: Option<Pipeline> },
+    If {
+        pipe: Pipeline,
+        body: Vec<Node>,
+        else_body: Option<Vec<Node>>,
+    },
+    With {
+        pipe: Pipeline,
+        body: Vec<Node>,
+        else_body: Option<Vec<Node>>,
+    },
+    Range {
+        pipe: Pipeline,
+        body: Vec<Node>,
+        else_body: Option<Vec<Node>>,
+    },
+    Template {
+        pos: usize,
+        name: String,
+        pipe: Option<Pipeline>,
+    },
     Break,
     Continue,
 }
@@ -134,7 +153,15 @@ pub(crate) struct Tree {
 /// Parse `src`. `lookup` tells which function names exist.
 pub(crate) fn parse(src: &str, lookup: &dyn Fn(&str) -> FunctionStatus) -> PResult<Tree> {
     let items = split(src)?;
-    let mut parser = Parser { items, next: 0, lookup, vars: vec!["$".to_string()], defines: HashMap::new(), range_depth: 0 };
+    let mut parser = Parser {
+        items,
+        next: 0,
+        lookup,
+        vars: vec!["$".to_string()],
+        defines: HashMap::new(),
+        range_depth: 0,
+        nesting: 0,
+    };
     let (root, end) = parser.list()?;
     if let Some(end) = end {
         let (pos, what) = match end {
@@ -143,7 +170,10 @@ pub(crate) fn parse(src: &str, lookup: &dyn Fn(&str) -> FunctionStatus) -> PResu
         };
         return err(pos, format!("unexpected {what}"));
     }
-    Ok(Tree { root, defines: parser.defines })
+    Ok(Tree {
+        root,
+        defines: parser.defines,
+    })
 }
 
 // ---------------------------------------------------------------- lexing
@@ -151,7 +181,10 @@ pub(crate) fn parse(src: &str, lookup: &dyn Fn(&str) -> FunctionStatus) -> PResu
 enum Item {
     Text(Vec<u8>),
     /// An action's tokens; `pos` is the offset of its `{{`.
-    Action { pos: usize, tokens: Vec<Token> },
+    Action {
+        pos: usize,
+        tokens: Vec<Token>,
+    },
 }
 
 const LEFT: &str = "{{";
@@ -207,7 +240,9 @@ fn split(src: &str) -> PResult<Vec<Item>> {
             let after = inner + 2 + close + 2;
             let (end, trim) = if src[after..].starts_with(RIGHT) {
                 (after + RIGHT.len(), false)
-            } else if bytes.get(after).is_some_and(|c| is_space(*c)) && src[after + 1..].starts_with("-}}") {
+            } else if bytes.get(after).is_some_and(|c| is_space(*c))
+                && src[after + 1..].starts_with("-}}")
+            {
                 (after + 4, true)
             } else {
                 return err(start, "comment ends before closing delimiter");
@@ -328,7 +363,11 @@ fn lex_action(src: &str, mut pos: usize, open: usize) -> PResult<(Vec<Token>, us
                 pos = end;
                 t
             }
-            b'+' | b'-' if bytes.get(pos + 1).is_some_and(|c| c.is_ascii_digit() || *c == b'.') => {
+            b'+' | b'-'
+                if bytes
+                    .get(pos + 1)
+                    .is_some_and(|c| c.is_ascii_digit() || *c == b'.') =>
+            {
                 let (t, end) = lex_number(src, pos)?;
                 pos = end;
                 t
@@ -349,7 +388,11 @@ fn lex_action(src: &str, mut pos: usize, open: usize) -> PResult<(Vec<Token>, us
                 return err(pos, format!("unexpected {ch:?} in command"));
             }
         };
-        tokens.push(Token { tok, pos: start, spaced });
+        tokens.push(Token {
+            tok,
+            pos: start,
+            spaced,
+        });
         spaced = false;
     }
 }
@@ -375,7 +418,11 @@ fn lex_number(src: &str, start: usize) -> PResult<(Tok, usize)> {
     while let Some(&c) = bytes.get(pos) {
         let exp_sign = matches!(c, b'+' | b'-')
             && pos > start
-            && if hex { matches!(bytes[pos - 1], b'p' | b'P') } else { matches!(bytes[pos - 1], b'e' | b'E') };
+            && if hex {
+                matches!(bytes[pos - 1], b'p' | b'P')
+            } else {
+                matches!(bytes[pos - 1], b'e' | b'E')
+            };
         if c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || exp_sign {
             pos += 1;
         } else {
@@ -402,14 +449,25 @@ fn parse_number(text: &str) -> Option<Tok> {
         (8, d)
     } else if let Some(d) = lower.strip_prefix("0b") {
         (2, d)
-    } else if lower.len() > 1 && lower.starts_with('0') && lower.bytes().all(|c| c.is_ascii_digit() || c == b'_') {
+    } else if lower.len() > 1
+        && lower.starts_with('0')
+        && lower.bytes().all(|c| c.is_ascii_digit() || c == b'_')
+    {
         (8, &lower[1..])
     } else {
         (10, lower.as_str())
     };
-    let is_float_text = if radix == 16 { digits.contains(['.', 'p']) } else { digits.contains(['.', 'e']) };
+    let is_float_text = if radix == 16 {
+        digits.contains(['.', 'p'])
+    } else {
+        digits.contains(['.', 'e'])
+    };
     if !is_float_text {
-        if digits.starts_with('_') || digits.ends_with('_') || digits.contains("__") || digits.is_empty() {
+        if digits.starts_with('_')
+            || digits.ends_with('_')
+            || digits.contains("__")
+            || digits.is_empty()
+        {
             return None;
         }
         let clean: String = digits.chars().filter(|c| *c != '_').collect();
@@ -418,7 +476,9 @@ fn parse_number(text: &str) -> Option<Tok> {
             if magnitude > i64::MAX as u64 + 1 {
                 return None;
             }
-            (magnitude as i128).checked_neg().and_then(|v| i64::try_from(v).ok())?
+            (magnitude as i128)
+                .checked_neg()
+                .and_then(|v| i64::try_from(v).ok())?
         } else {
             i64::try_from(magnitude).ok()?
         };
@@ -511,8 +571,14 @@ fn unescape(src: &str, pos: usize, quote: u8, out: &mut Vec<u8>) -> PResult<(usi
         return Ok((pos + 2, Some(u32::from(c))));
     }
     let hex_digits = |n: usize| -> PResult<u32> {
-        let text = src.get(pos + 2..pos + 2 + n).ok_or(SyntaxError { pos, message: "invalid escape sequence".into() })?;
-        u32::from_str_radix(text, 16).map_err(|_| SyntaxError { pos, message: "invalid escape sequence".into() })
+        let text = src.get(pos + 2..pos + 2 + n).ok_or(SyntaxError {
+            pos,
+            message: "invalid escape sequence".into(),
+        })?;
+        u32::from_str_radix(text, 16).map_err(|_| SyntaxError {
+            pos,
+            message: "invalid escape sequence".into(),
+        })
     };
     match c {
         b'x' => {
@@ -523,7 +589,10 @@ fn unescape(src: &str, pos: usize, quote: u8, out: &mut Vec<u8>) -> PResult<(usi
         b'u' | b'U' => {
             let n = if c == b'u' { 4 } else { 8 };
             let v = hex_digits(n)?;
-            let ch = char::from_u32(v).ok_or(SyntaxError { pos, message: "invalid unicode escape".into() })?;
+            let ch = char::from_u32(v).ok_or(SyntaxError {
+                pos,
+                message: "invalid unicode escape".into(),
+            })?;
             let mut buf = [0u8; 4];
             out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
             Ok((pos + 2 + n, Some(v)))
@@ -533,7 +602,10 @@ fn unescape(src: &str, pos: usize, quote: u8, out: &mut Vec<u8>) -> PResult<(usi
             let v = u32::from_str_radix(text, 8)
                 .ok()
                 .filter(|v| *v <= 255 && text.len() == 3)
-                .ok_or(SyntaxError { pos, message: "invalid octal escape".into() })?;
+                .ok_or(SyntaxError {
+                    pos,
+                    message: "invalid octal escape".into(),
+                })?;
             out.push(v as u8);
             Ok((pos + 4, None))
         }
@@ -557,7 +629,12 @@ struct Parser<'a> {
     vars: Vec<String>,
     defines: HashMap<String, Vec<Node>>,
     range_depth: usize,
+    /// Nesting of control structures and parentheses (bounded, so hostile
+    /// input cannot overflow the stack).
+    nesting: usize,
 }
+
+const MAX_PARSE_NESTING: usize = 100;
 
 impl Parser<'_> {
     /// Parse nodes until `{{end}}`, `{{else}}` or the end of input.
@@ -578,7 +655,12 @@ impl Parser<'_> {
         Ok((nodes, None))
     }
 
-    fn action(&mut self, pos: usize, tokens: Vec<Token>, nodes: &mut Vec<Node>) -> PResult<Option<Terminator>> {
+    fn action(
+        &mut self,
+        pos: usize,
+        tokens: Vec<Token>,
+        nodes: &mut Vec<Node>,
+    ) -> PResult<Option<Terminator>> {
         let Some(first) = tokens.first() else {
             return err(pos, "missing value for command");
         };
@@ -602,15 +684,28 @@ impl Parser<'_> {
             }
             "break" | "continue" => {
                 if tokens.len() > 1 {
-                    return err(tokens[1].pos, format!("unexpected token in {{{{{keyword}}}}}"));
+                    return err(
+                        tokens[1].pos,
+                        format!("unexpected token in {{{{{keyword}}}}}"),
+                    );
                 }
                 if self.range_depth == 0 {
-                    return err(first.pos, format!("{{{{{keyword}}}}} outside {{{{range}}}}"));
+                    return err(
+                        first.pos,
+                        format!("{{{{{keyword}}}}} outside {{{{range}}}}"),
+                    );
                 }
-                nodes.push(if keyword == "break" { Node::Break } else { Node::Continue });
+                nodes.push(if keyword == "break" {
+                    Node::Break
+                } else {
+                    Node::Continue
+                });
                 Ok(None)
             }
             "define" => {
+                if self.nesting > 0 {
+                    return err(first.pos, "{{define}} is only allowed at the top level");
+                }
                 let name = self.template_name(first.pos, &tokens, "define")?;
                 if tokens.len() > 2 {
                     return err(tokens[2].pos, "unexpected token in define clause");
@@ -621,8 +716,16 @@ impl Parser<'_> {
             }
             "template" => {
                 let name = self.template_name(first.pos, &tokens, "template")?;
-                let pipe = if tokens.len() > 2 { Some(self.pipeline(first.pos, &tokens[2..], false)?) } else { None };
-                nodes.push(Node::Template { pos: first.pos, name, pipe });
+                let pipe = if tokens.len() > 2 {
+                    Some(self.pipeline(first.pos, &tokens[2..], false)?)
+                } else {
+                    None
+                };
+                nodes.push(Node::Template {
+                    pos: first.pos,
+                    name,
+                    pipe,
+                });
                 Ok(None)
             }
             "block" => {
@@ -633,7 +736,11 @@ impl Parser<'_> {
                 let pipe = self.pipeline(first.pos, &tokens[2..], false)?;
                 let body = self.isolated_body(first.pos)?;
                 self.defines.insert(name.clone(), body);
-                nodes.push(Node::Template { pos: first.pos, name, pipe: Some(pipe) });
+                nodes.push(Node::Template {
+                    pos: first.pos,
+                    name,
+                    pipe: Some(pipe),
+                });
                 Ok(None)
             }
             _ => {
@@ -650,15 +757,26 @@ impl Parser<'_> {
     fn template_name(&self, pos: usize, tokens: &[Token], clause: &str) -> PResult<String> {
         match tokens.get(1).map(|t| &t.tok) {
             Some(Tok::Str(s)) => Ok(String::from_utf8_lossy(s).into_owned()),
-            _ => err(pos, format!("expected string constant as the name in {clause} clause")),
+            _ => err(
+                pos,
+                format!("expected string constant as the name in {clause} clause"),
+            ),
         }
     }
 
     /// The body of `define`/`block`: its own variable scope (only `$`).
     fn isolated_body(&mut self, pos: usize) -> PResult<Vec<Node>> {
+        if self.nesting >= MAX_PARSE_NESTING {
+            return err(
+                pos,
+                format!("nesting deeper than {MAX_PARSE_NESTING} levels"),
+            );
+        }
         let saved_vars = std::mem::replace(&mut self.vars, vec!["$".to_string()]);
         let saved_depth = std::mem::replace(&mut self.range_depth, 0);
+        self.nesting += 1;
         let result = self.list();
+        self.nesting -= 1;
         self.vars = saved_vars;
         self.range_depth = saved_depth;
         match result? {
@@ -670,6 +788,19 @@ impl Parser<'_> {
 
     /// `if`/`with`/`range` up to the matching `{{end}}` (handles `else if`).
     fn control(&mut self, keyword: &str, pos: usize, tokens: Vec<Token>) -> PResult<Node> {
+        self.nesting += 1;
+        let result = self.control_inner(keyword, pos, tokens);
+        self.nesting -= 1;
+        result
+    }
+
+    fn control_inner(&mut self, keyword: &str, pos: usize, tokens: Vec<Token>) -> PResult<Node> {
+        if self.nesting > MAX_PARSE_NESTING {
+            return err(
+                pos,
+                format!("nesting deeper than {MAX_PARSE_NESTING} levels"),
+            );
+        }
         let scope = self.vars.len();
         let range = keyword == "range";
         if tokens.is_empty() {
@@ -694,7 +825,12 @@ impl Parser<'_> {
         // (as in Go); those declared inside the body do not.
         self.vars.truncate(after_pipe);
         let else_body = match term {
-            None => return err(pos, format!("unexpected EOF: missing {{{{end}}}} for {{{{{keyword}}}}}")),
+            None => {
+                return err(
+                    pos,
+                    format!("unexpected EOF: missing {{{{end}}}} for {{{{{keyword}}}}}"),
+                );
+            }
             Some(Terminator::End(_)) => None,
             Some(Terminator::Else(epos, rest)) => {
                 // `{{else if}}` inside `if`, `{{else with}}` inside `with` (as Go).
@@ -711,9 +847,16 @@ impl Parser<'_> {
                     self.vars.truncate(after_pipe);
                     match term {
                         Some(Terminator::End(_)) => Some(else_body),
-                        Some(Terminator::Else(p, _)) => return err(p, "expected end; found {{else}}"),
+                        Some(Terminator::Else(p, _)) => {
+                            return err(p, "expected end; found {{else}}");
+                        }
                         None => {
-                            return err(pos, format!("unexpected EOF: missing {{{{end}}}} for {{{{{keyword}}}}}"));
+                            return err(
+                                pos,
+                                format!(
+                                    "unexpected EOF: missing {{{{end}}}} for {{{{{keyword}}}}}"
+                                ),
+                            );
                         }
                     }
                 }
@@ -721,9 +864,21 @@ impl Parser<'_> {
         };
         self.vars.truncate(scope);
         Ok(match keyword {
-            "if" => Node::If { pipe, body, else_body },
-            "with" => Node::With { pipe, body, else_body },
-            _ => Node::Range { pipe, body, else_body },
+            "if" => Node::If {
+                pipe,
+                body,
+                else_body,
+            },
+            "with" => Node::With {
+                pipe,
+                body,
+                else_body,
+            },
+            _ => Node::Range {
+                pipe,
+                body,
+                else_body,
+            },
         })
     }
 
@@ -750,8 +905,17 @@ impl Parser<'_> {
                     }
                 }
             }
-            if !names.is_empty() && matches!(tokens.get(j).map(|t| &t.tok), Some(Tok::Declare) | Some(Tok::Assign)) {
-                assign = if tokens[j].tok == Tok::Declare { Assignment::Declare } else { Assignment::Assign };
+            if !names.is_empty()
+                && matches!(
+                    tokens.get(j).map(|t| &t.tok),
+                    Some(Tok::Declare) | Some(Tok::Assign)
+                )
+            {
+                assign = if tokens[j].tok == Tok::Declare {
+                    Assignment::Declare
+                } else {
+                    Assignment::Assign
+                };
                 for (vpos, name) in &names {
                     if assign == Assignment::Assign && !self.vars.contains(name) {
                         return err(*vpos, format!("undefined variable {name:?}"));
@@ -786,7 +950,12 @@ impl Parser<'_> {
         if assign == Assignment::Declare {
             self.vars.extend(decl.iter().cloned());
         }
-        Ok(Pipeline { pos, decl, assign, cmds })
+        Ok(Pipeline {
+            pos,
+            decl,
+            assign,
+            cmds,
+        })
     }
 
     /// Parse one command; returns it and the number of tokens consumed
@@ -819,7 +988,12 @@ impl Parser<'_> {
         let mut used = 1;
         let chain = |used: &mut usize| -> Vec<String> {
             let mut fields = Vec::new();
-            while let Some(Token { tok: Tok::Field(f), spaced: false, .. }) = tokens.get(*used) {
+            while let Some(Token {
+                tok: Tok::Field(f),
+                spaced: false,
+                ..
+            }) = tokens.get(*used)
+            {
                 fields.push(f.clone());
                 *used += 1;
             }
@@ -861,7 +1035,17 @@ impl Parser<'_> {
                 if close == 1 {
                     return err(t.pos, "missing command in parentheses");
                 }
-                let pipe = self.pipeline(t.pos, &tokens[1..close], true)?;
+                self.nesting += 1;
+                let pipe = if self.nesting > MAX_PARSE_NESTING {
+                    err(
+                        t.pos,
+                        format!("nesting deeper than {MAX_PARSE_NESTING} levels"),
+                    )
+                } else {
+                    self.pipeline(t.pos, &tokens[1..close], true)
+                };
+                self.nesting -= 1;
+                let pipe = pipe?;
                 used = close + 1;
                 Operand::Chain(t.pos, Box::new(pipe), chain(&mut used))
             }
@@ -869,7 +1053,10 @@ impl Parser<'_> {
                 match (self.lookup)(name) {
                     FunctionStatus::Defined => {}
                     FunctionStatus::Unsupported => {
-                        return err(t.pos, format!("function {name:?} is not supported by sealkit"));
+                        return err(
+                            t.pos,
+                            format!("function {name:?} is not supported by sealkit"),
+                        );
                     }
                     FunctionStatus::Undefined => {
                         return err(t.pos, format!("function {name:?} not defined"));
@@ -886,7 +1073,13 @@ impl Parser<'_> {
                 return err(t.pos, "unexpected token in operand");
             }
         };
-        if let Some(Token { tok: Tok::Field(_), spaced: false, pos, .. }) = tokens.get(used) {
+        if let Some(Token {
+            tok: Tok::Field(_),
+            spaced: false,
+            pos,
+            ..
+        }) = tokens.get(used)
+        {
             return err(*pos, "unexpected . after term");
         }
         Ok((operand, used))
@@ -899,6 +1092,10 @@ pub(crate) fn line_column(src: &str, pos: usize) -> (usize, usize) {
     let before = &src[..pos];
     let line = before.bytes().filter(|b| *b == b'\n').count() + 1;
     let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-    let column = src.get(line_start..pos).map(|s| s.chars().count()).unwrap_or(0) + 1;
+    let column = src
+        .get(line_start..pos)
+        .map(|s| s.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, column)
 }

@@ -101,8 +101,42 @@ impl Value {
         }
     }
 
-    /// Go's `fmt.Sprint(v)` / `%v` rendering.
+    /// Containment of a value built by a template: nesting depth (with
+    /// shared sub-values visited once) compared against `max_depth`.
+    pub(crate) fn nesting_exceeds(&self, max_depth: usize) -> bool {
+        fn depth(
+            v: &Value,
+            seen: &mut std::collections::HashMap<usize, usize>,
+            limit: usize,
+        ) -> usize {
+            let (key, children): (usize, Vec<&Value>) = match v {
+                Value::List(l) => (Rc::as_ptr(l) as *const u8 as usize, l.iter().collect()),
+                Value::Map(m) => (Rc::as_ptr(m) as *const u8 as usize, m.values().collect()),
+                _ => return 0,
+            };
+            if let Some(d) = seen.get(&key) {
+                return *d;
+            }
+            let mut max = 0;
+            for child in children {
+                let d = depth(child, seen, limit);
+                max = max.max(d);
+                if max > limit {
+                    break;
+                }
+            }
+            seen.insert(key, max + 1);
+            max + 1
+        }
+        depth(self, &mut std::collections::HashMap::new(), max_depth) > max_depth
+    }
+
+    /// Go's `fmt.Sprint(v)` / `%v` rendering. Stops adding once `out` holds
+    /// more than the output limit (the caller then reports the limit).
     pub(crate) fn write_go(&self, out: &mut Vec<u8>) {
+        if out.len() > crate::execution::MAX_OUTPUT {
+            return;
+        }
         match self {
             Value::Nil => out.extend_from_slice(b"<nil>"),
             Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
@@ -112,6 +146,9 @@ impl Value {
             Value::List(items) => {
                 out.push(b'[');
                 for (i, item) in items.iter().enumerate() {
+                    if out.len() > crate::execution::MAX_OUTPUT {
+                        break;
+                    }
                     if i > 0 {
                         out.push(b' ');
                     }
@@ -122,6 +159,9 @@ impl Value {
             Value::Map(entries) => {
                 out.extend_from_slice(b"map[");
                 for (i, (k, v)) in entries.iter().enumerate() {
+                    if out.len() > crate::execution::MAX_OUTPUT {
+                        break;
+                    }
                     if i > 0 {
                         out.push(b' ');
                     }
@@ -149,9 +189,14 @@ impl Value {
             serde_json::Value::Bool(b) => Value::Bool(*b),
             serde_json::Value::Number(n) => Value::Float(n.as_f64().unwrap_or(0.0)),
             serde_json::Value::String(s) => Value::str(s),
-            serde_json::Value::Array(items) => Value::list(items.iter().map(Value::from_json).collect()),
+            serde_json::Value::Array(items) => {
+                Value::list(items.iter().map(Value::from_json).collect())
+            }
             serde_json::Value::Object(entries) => Value::map(
-                entries.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect(),
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::from_json(v)))
+                    .collect(),
             ),
         }
     }
@@ -170,7 +215,9 @@ impl Value {
             }
             (Value::Map(a), Value::Map(b)) => {
                 a.len() == b.len()
-                    && a.iter().zip(b.iter()).all(|((ka, va), (kb, vb))| ka == kb && va.deep_equal(vb))
+                    && a.iter()
+                        .zip(b.iter())
+                        .all(|((ka, va), (kb, vb))| ka == kb && va.deep_equal(vb))
             }
             _ => false,
         }
@@ -189,10 +236,18 @@ pub(crate) fn format_float_g(f: f64, precision: Option<usize>, upper: bool) -> S
         return "NaN".to_string();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".to_string() } else { "-Inf".to_string() };
+        return if f > 0.0 {
+            "+Inf".to_string()
+        } else {
+            "-Inf".to_string()
+        };
     }
     if f == 0.0 {
-        return if f.is_sign_negative() { "-0".to_string() } else { "0".to_string() };
+        return if f.is_sign_negative() {
+            "-0".to_string()
+        } else {
+            "0".to_string()
+        };
     }
     // Digits and decimal exponent.
     let sci = match precision {
@@ -208,7 +263,11 @@ pub(crate) fn format_float_g(f: f64, precision: Option<usize>, upper: bool) -> S
         Some(_) => digits.trim_end_matches('0').to_string(),
         None => digits,
     };
-    let digits = if digits.is_empty() { "0".to_string() } else { digits };
+    let digits = if digits.is_empty() {
+        "0".to_string()
+    } else {
+        digits
+    };
     // strconv's 'g': shortest uses an exponent threshold of 6, otherwise
     // the precision (or the digit count when that is smaller).
     let eprec: i32 = match precision {
@@ -216,7 +275,7 @@ pub(crate) fn format_float_g(f: f64, precision: Option<usize>, upper: bool) -> S
         Some(p) => {
             let p = p.max(1) as i32;
             let nd = digits.len() as i32;
-            if p > nd && nd >= exp + 1 { nd } else { p }
+            if p > nd && nd > exp { nd } else { p }
         }
     };
     let mut out = String::new();

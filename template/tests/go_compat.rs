@@ -10,7 +10,9 @@ use base64::Engine as _;
 use sealkit_template::{Dialect, TemplateError, render};
 
 fn b64(s: &str) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD.decode(s).expect("vector base64")
+    base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .expect("vector base64")
 }
 
 #[test]
@@ -33,7 +35,11 @@ fn every_go_vector_renders_like_go() {
             .map(|(k, val)| (k.clone(), b64(val.as_str().expect("value"))))
             .collect();
         let result = render(v["template"].as_str().expect("template"), &values, dialect);
-        match (v.get("output"), v.get("error").and_then(|e| e.as_str()), &result) {
+        match (
+            v.get("output"),
+            v.get("error").and_then(|e| e.as_str()),
+            &result,
+        ) {
             (Some(expected), _, Ok(out)) => {
                 let expected = b64(expected.as_str().expect("output"));
                 if *out != expected {
@@ -48,10 +54,19 @@ fn every_go_vector_renders_like_go() {
             (None, Some("exec"), Err(TemplateError::Execute { .. })) => {}
             (_, _, got) => failures.push(format!(
                 "{name}: Go gave {}, we gave {:?}",
-                v.get("go_error").and_then(|e| e.as_str()).unwrap_or("output"),
-                got.as_ref().map(|o| String::from_utf8_lossy(o).into_owned())
+                v.get("go_error")
+                    .and_then(|e| e.as_str())
+                    .unwrap_or("output"),
+                got.as_ref()
+                    .map(|o| String::from_utf8_lossy(o).into_owned())
             )),
         }
     }
-    assert!(failures.is_empty(), "{} of {} vectors differ:\n{}", failures.len(), vectors.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} vectors differ:\n{}",
+        failures.len(),
+        vectors.len(),
+        failures.join("\n")
+    );
 }
