@@ -35,6 +35,8 @@ pub const DEFAULT_LEASE_DURATION: Duration = Duration::from_secs(10);
 pub const DEFAULT_RENEW_GRACE: Duration = Duration::from_secs(3);
 /// How often a follower checks whether the Lease was released (graceful hand-over).
 const RELEASE_POLL_PERIOD: Duration = Duration::from_secs(1);
+/// Pause before retrying a failed lease request.
+const RETRY_DELAY: Duration = Duration::from_millis(500);
 /// How long a leader that shuts down waits for the release of its Lease.
 const RELEASE_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -262,8 +264,6 @@ pub enum Role {
 pub enum LossCause {
     /// Another replica holds the Lease now.
     TakenOver,
-    /// Renewing the Lease failed.
-    RenewFailed,
     /// The Lease could not be confirmed for longer than `duration - grace`.
     Unconfirmed,
 }
@@ -272,7 +272,6 @@ impl std::fmt::Display for LossCause {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Self::TakenOver => "another replica holds it now",
-            Self::RenewFailed => "renewing it failed",
             Self::Unconfirmed => "it could not be confirmed before its renew deadline",
         })
     }
@@ -284,6 +283,9 @@ pub enum LeaderError {
     /// A flag value is unusable.
     #[error("invalid leader-election settings: {0}")]
     InvalidSettings(&'static str),
+    /// No Kubernetes client for leader election.
+    #[error("cannot build the leader-election client: {0}")]
+    Connect(String),
     /// Getting or creating the Lease failed.
     #[error("cannot set up lease {namespace}/{name}")]
     SetUpLease {
@@ -328,6 +330,7 @@ impl LeaderError {
     pub fn reason(&self) -> &'static str {
         match self {
             Self::InvalidSettings(_) => "InvalidSettings",
+            Self::Connect(_) => "Connect",
             Self::SetUpLease { .. } => "SetUpLease",
             Self::AcquireLease { .. } => "AcquireLease",
             Self::LeaseLost { .. } => "LeaseLost",
@@ -344,7 +347,24 @@ pub struct LeaderElector {
 }
 
 impl LeaderElector {
-    /// A new elector; nothing happens until [`run`](Self::run).
+    /// An elector with its own Kubernetes client (from the same configuration as everything else:
+    /// in-cluster, `$KUBECONFIG` or `~/.kube/config`), so lease traffic never waits behind the
+    /// reconcilers' client-side rate limit, and with request timeouts of one renew grace so a hung
+    /// request cannot outlive the Lease.
+    pub async fn connect(election: Election) -> Result<Self, LeaderError> {
+        let mut config = kube::Config::infer()
+            .await
+            .map_err(|e| LeaderError::Connect(e.to_string()))?;
+        if let Election::Lease(settings) = &election {
+            config.connect_timeout = Some(settings.grace());
+            config.read_timeout = Some(settings.grace());
+            config.write_timeout = Some(settings.grace());
+        }
+        let client = Client::try_from(config).map_err(|e| LeaderError::Connect(e.to_string()))?;
+        Ok(Self::new(client, election))
+    }
+
+    /// A new elector using `client`; nothing happens until [`run`](Self::run).
     pub fn new(client: Client, election: Election) -> Self {
         let initial = match election {
             Election::Lease(_) => Role::Follower,
@@ -393,7 +413,8 @@ impl LeaderElector {
         };
         tokio::pin!(shutdown);
 
-        // Follower: wait for the Lease.
+        // Follower: wait for the Lease. Every API call runs inside a future polled by `select!`
+        // (never in an arm's body), so a slow request cannot stall the others.
         let mut manager = self.manager(&settings).await?;
         tracing::info!(
             lease = %format!("{}/{}", settings.namespace, settings.name),
@@ -401,37 +422,21 @@ impl LeaderElector {
             "waiting for leadership"
         );
         loop {
-            let acquired = {
-                let changed = manager.changed();
-                tokio::pin!(changed);
-                // The first check comes one period later, so a free Lease is taken by `changed()`.
-                let mut poll = tokio::time::interval_at(
-                    tokio::time::Instant::now() + RELEASE_POLL_PERIOD,
-                    RELEASE_POLL_PERIOD,
-                );
-                poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                loop {
-                    tokio::select! {
-                        () = &mut shutdown => return Ok(None),
-                        result = &mut changed => break Some(result),
-                        _ = poll.tick() => {
-                            if lease_is_free(&self.client, &settings).await {
-                                break None;
-                            }
-                        }
-                    }
-                }
+            let acquired = tokio::select! {
+                () = &mut shutdown => return Ok(None),
+                result = manager.changed() => Some(result),
+                () = released(&self.client, &settings) => None,
             };
             match acquired {
                 Some(Ok(true)) => break,
-                Some(Ok(false)) => continue,
+                Some(Ok(false)) => {}
                 Some(Err(source)) => {
                     tracing::warn!(
                         error = %source,
                         lease = %settings.name,
                         "competing for the lease failed; retrying"
                     );
-                    tokio::time::sleep(RELEASE_POLL_PERIOD).await;
+                    tokio::time::sleep(RETRY_DELAY).await;
                 }
                 // Released by its holder: a fresh manager reads it at once instead of sleeping
                 // until the old expiry.
@@ -448,11 +453,17 @@ impl LeaderElector {
         );
         let mut task = tokio::spawn(work);
         let lost = {
-            let changed = manager.changed();
-            tokio::pin!(changed);
-            let mut watchdog = tokio::time::interval(settings.watchdog_period());
-            watchdog.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let mut confirmed = SystemTime::now();
+            // Renewal: `changed()` renews in a loop and returns only on a change or an error. An
+            // error is retried after a pause; whether the Lease is lost is the watchdog's call.
+            let renew = |delay: Duration| {
+                let manager = &manager;
+                async move {
+                    tokio::time::sleep(delay).await;
+                    manager.changed().await
+                }
+            };
+            let mut renewing = std::pin::pin!(renew(Duration::ZERO));
+            let mut watchdog = std::pin::pin!(watchdog(&self.client, &settings));
             loop {
                 tokio::select! {
                     () = &mut shutdown => {
@@ -466,25 +477,16 @@ impl LeaderElector {
                         let _ = self.role.send(Role::Follower);
                         return joined.map(Some).map_err(LeaderError::WorkPanicked);
                     }
-                    result = &mut changed => match result {
-                        // Not expected (we already lead); keep renewing with a fresh future.
-                        Ok(true) => changed.set(manager.changed()),
+                    result = &mut renewing => match result {
                         Ok(false) => break LossCause::TakenOver,
-                        Err(source) => {
-                            tracing::error!(error = %source, lease = %settings.name, "renewing the lease failed");
-                            break LossCause::RenewFailed;
+                        // Not expected (we already lead); keep renewing.
+                        Ok(true) => renewing.set(renew(Duration::ZERO)),
+                        Err(error) => {
+                            tracing::warn!(%error, lease = %settings.name, "renewing the lease failed; retrying");
+                            renewing.set(renew(RETRY_DELAY));
                         }
                     },
-                    _ = watchdog.tick() => match confirm(&self.client, &settings).await {
-                        Confirmation::Held => confirmed = SystemTime::now(),
-                        Confirmation::NotHeld => break LossCause::TakenOver,
-                        Confirmation::Unknown => {
-                            let since = SystemTime::now().duration_since(confirmed).unwrap_or_default();
-                            if since > settings.confirm_deadline() {
-                                break LossCause::Unconfirmed;
-                            }
-                        }
-                    },
+                    cause = &mut watchdog => break cause,
                 }
             }
         };
@@ -552,12 +554,39 @@ async fn confirm(client: &Client, settings: &LeaseSettings) -> Confirmation {
     }
 }
 
-/// True when the Lease exists and has no holder (released by a leader that shut down).
-async fn lease_is_free(client: &Client, settings: &LeaseSettings) -> bool {
+/// Completes when the Lease exists and has no holder (released by a leader that shut down).
+async fn released(client: &Client, settings: &LeaseSettings) {
     let api: Api<Lease> = Api::namespaced(client.clone(), &settings.namespace);
-    match api.get(&settings.name).await {
-        Ok(lease) => lease.spec.and_then(|s| s.holder_identity).is_none(),
-        Err(_) => false,
+    loop {
+        tokio::time::sleep(RELEASE_POLL_PERIOD).await;
+        if let Ok(Ok(lease)) =
+            tokio::time::timeout(RELEASE_POLL_PERIOD, api.get(&settings.name)).await
+            && lease.spec.and_then(|s| s.holder_identity).is_none()
+        {
+            return;
+        }
+    }
+}
+
+/// While leader: re-reads the Lease every `grace / 2` and completes with the cause once it is
+/// not ours any more, or could not be confirmed for `duration - grace` (then the other replicas
+/// may already consider it expired).
+async fn watchdog(client: &Client, settings: &LeaseSettings) -> LossCause {
+    let period = settings.watchdog_period();
+    let mut confirmed = tokio::time::Instant::now();
+    let mut ticks = tokio::time::interval(period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match tokio::time::timeout(period, confirm(client, settings)).await {
+            Ok(Confirmation::Held) => confirmed = tokio::time::Instant::now(),
+            Ok(Confirmation::NotHeld) => return LossCause::TakenOver,
+            Ok(Confirmation::Unknown) | Err(_) => {
+                if confirmed.elapsed() > settings.confirm_deadline() {
+                    return LossCause::Unconfirmed;
+                }
+            }
+        }
     }
 }
 

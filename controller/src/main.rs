@@ -197,7 +197,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let election = cli
         .leader
         .election(&cli.runtime.controller_name, &namespace)?;
-    let elector = sealkit_controller::leader::LeaderElector::new(client.clone(), election);
+    let elector = sealkit_controller::leader::LeaderElector::connect(election).await?;
     let leader_shutdown = stopped();
     tasks.spawn(async move {
         let work = async move {
