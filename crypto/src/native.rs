@@ -223,6 +223,30 @@ mod tests {
     }
 
     #[test]
+    fn header_vectors_in_docs_format_md_hold() {
+        let hex = |s: &str| -> Vec<u8> {
+            s.split_whitespace()
+                .map(|b| u8::from_str_radix(b, 16).unwrap())
+                .collect()
+        };
+        let namespace_wide = Binding::new(
+            Scope::NamespaceWide {
+                namespace: "team-a".into(),
+            },
+            "token",
+        );
+        assert_eq!(
+            encode_header(&namespace_wide).unwrap(),
+            hex("73 65 61 6c 6b 69 74 01 01 00 06 74 65 61 6d 2d 61 00 00 00 05 74 6f 6b 65 6e")
+        );
+        let cluster_wide = Binding::new(Scope::ClusterWide, "k");
+        assert_eq!(
+            encode_header(&cluster_wide).unwrap(),
+            hex("73 65 61 6c 6b 69 74 01 02 00 00 00 00 00 01 6b")
+        );
+    }
+
+    #[test]
     fn inconsistent_headers_are_refused() {
         // namespace-wide with a name
         assert!(decode_header(b"sealkit\x01\x01\x00\x02ns\x00\x02db\x00\x00").is_none());

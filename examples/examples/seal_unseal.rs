@@ -14,7 +14,11 @@ fn main() -> Result<(), Box<dyn Error>> {
         ..KeyGenOptions::default()
     };
     let cluster = keys::generate(&options)?;
-    let cluster_recipient = cluster.age().ok_or("generated keys have an age identity")?.recipient().clone();
+    let cluster_recipient = cluster
+        .age()
+        .ok_or("generated keys have an age identity")?
+        .recipient()
+        .clone();
     // An offline break-glass key that can open every native value too.
     let break_glass = AgeIdentity::generate();
 
@@ -26,8 +30,16 @@ fn main() -> Result<(), Box<dyn Error>> {
     // Bitnami format, for a sealed-secrets controller certificate.
     let hybrid = SealingTarget::from_certificate(cluster.certificate());
     let hybrid_value = base64::encode(&hybrid.seal(&binding, b"hunter2")?);
-    println!("native value: {}… ({} chars)", &native_value[..32], native_value.len());
-    println!("hybrid value: {}… ({} chars)", &hybrid_value[..32], hybrid_value.len());
+    println!(
+        "native value: {}… ({} chars)",
+        &native_value[..32],
+        native_value.len()
+    );
+    println!(
+        "hybrid value: {}… ({} chars)",
+        &hybrid_value[..32],
+        hybrid_value.len()
+    );
 
     // The controller's view: all its keys in a ring.
     let mut ring = KeyRing::new();
