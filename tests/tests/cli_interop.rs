@@ -15,6 +15,7 @@ struct Keys {
     dir: PathBuf,
     key_secret: PathBuf,
     cert: PathBuf,
+    recipient: String,
 }
 
 /// One RSA-4096 key pair for the whole run, made by `sealkit keygen` (so kubeseal reading our key
@@ -30,6 +31,8 @@ fn keys() -> &'static Keys {
             .arg(&key_secret)
             .arg("--cert-out")
             .arg(&cert)
+            .arg("--recipients-out")
+            .arg(dir.join("recipients.txt"))
             .output()
             .unwrap();
         assert!(
@@ -37,10 +40,16 @@ fn keys() -> &'static Keys {
             "sealkit keygen: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        let recipient = std::fs::read_to_string(dir.join("recipients.txt"))
+            .unwrap()
+            .trim()
+            .to_owned();
+        assert!(recipient.starts_with("age1"), "{recipient}");
         Keys {
             dir,
             key_secret,
             cert,
+            recipient,
         }
     })
 }
@@ -339,4 +348,156 @@ fn kubeseal_reads_the_certificate_and_key_secret_written_by_sealkit_keygen() {
     let key_text = std::fs::read_to_string(&keys().key_secret).unwrap();
     assert!(key_text.contains("sealedsecrets.bitnami.com/sealed-secrets-key: active"));
     assert!(keys().dir.is_dir());
+}
+
+// ---------- cluster paths (need `scripts/testenv up`) ----------
+
+mod cluster {
+    use super::*;
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use kube::api::{Api, ObjectMeta, PostParams};
+
+    async fn publish(ns: &str, name: &str, cert: Option<&str>, recipients: Option<&str>) {
+        let env = sealkit_e2e::TestEnv::get();
+        let mut data = std::collections::BTreeMap::new();
+        if let Some(c) = cert {
+            data.insert("cert.pem".to_owned(), c.to_owned());
+        }
+        if let Some(r) = recipients {
+            data.insert("recipients.txt".to_owned(), r.to_owned());
+        }
+        let cm = ConfigMap {
+            metadata: ObjectMeta {
+                name: Some(name.to_owned()),
+                ..ObjectMeta::default()
+            },
+            data: Some(data),
+            ..ConfigMap::default()
+        };
+        Api::<ConfigMap>::namespaced(env.client().await, ns)
+            .create(&PostParams::default(), &cm)
+            .await
+            .unwrap();
+    }
+
+    fn sealkit_in(ns: &str, args: &[&str], stdin: &[u8]) -> Output {
+        let env = sealkit_e2e::TestEnv::get();
+        let kubeconfig = env.kubeconfig_path().display().to_string();
+        let mut all = vec![
+            "--kubeconfig",
+            kubeconfig.as_str(),
+            "--controller-namespace",
+            ns,
+        ];
+        all.extend(args);
+        run(&sealkit_e2e::bin("sealkit"), &all, stdin)
+    }
+
+    #[tokio::test]
+    async fn the_public_keys_config_map_is_used_and_native_sealing_is_the_default() {
+        let env = sealkit_e2e::TestEnv::get();
+        let ns = env.fresh_namespace("cli-keys-cm").await;
+        let recipient = keys().recipient.clone();
+        let cert_pem = std::fs::read_to_string(&keys().cert).unwrap();
+        publish(
+            ns.name(),
+            "sealed-secrets-controller-public-keys",
+            Some(&cert_pem),
+            Some(&format!("{recipient}\n")),
+        )
+        .await;
+
+        let fetched = ok("sealkit", sealkit_in(ns.name(), &["--fetch-cert"], b""));
+        assert_eq!(fetched, cert_pem);
+        let fetched = ok(
+            "sealkit",
+            sealkit_in(ns.name(), &["--fetch-recipients"], b""),
+        );
+        assert_eq!(fetched.trim(), recipient);
+
+        let sealed = ok(
+            "sealkit",
+            sealkit_in(ns.name(), &[], secret(None).as_bytes()),
+        );
+        assert!(
+            sealed.contains("\"password\": \"YWdlLWVuY3J5cHRpb24ub3JnL3YxCi"),
+            "native when the controller offers recipients: {sealed}"
+        );
+        let unsealed = sealkit(
+            &["--recovery-unseal", "--recovery-private-key", key()],
+            sealed.as_bytes(),
+        );
+        assert_eq!(data_of(&unsealed), expected_data());
+
+        // --sealing-format bitnami uses the published certificate; kubeseal opens it.
+        let sealed = ok(
+            "sealkit",
+            sealkit_in(
+                ns.name(),
+                &["--sealing-format", "bitnami"],
+                secret(None).as_bytes(),
+            ),
+        );
+        let unsealed = kubeseal(
+            &["--recovery-unseal", "--recovery-private-key", key()],
+            sealed.as_bytes(),
+        );
+        assert_eq!(data_of(&unsealed), expected_data());
+    }
+
+    #[tokio::test]
+    async fn a_config_map_named_after_the_controller_with_only_a_certificate_gives_the_bitnami_format()
+     {
+        let env = sealkit_e2e::TestEnv::get();
+        let ns = env.fresh_namespace("cli-keys-cert").await;
+        let cert_pem = std::fs::read_to_string(&keys().cert).unwrap();
+        publish(
+            ns.name(),
+            "sealed-secrets-public-keys",
+            Some(&cert_pem),
+            None,
+        )
+        .await;
+        let sealed = ok(
+            "sealkit",
+            sealkit_in(
+                ns.name(),
+                &["--controller-name", "sealed-secrets"],
+                secret(None).as_bytes(),
+            ),
+        );
+        let unsealed = kubeseal(
+            &["--recovery-unseal", "--recovery-private-key", key()],
+            sealed.as_bytes(),
+        );
+        assert_eq!(data_of(&unsealed), expected_data());
+    }
+
+    #[tokio::test]
+    async fn a_missing_controller_is_reported_with_a_hint() {
+        let env = sealkit_e2e::TestEnv::get();
+        let ns = env.fresh_namespace("cli-keys-none").await;
+        let out = sealkit_in(ns.name(), &[], secret(None).as_bytes());
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            stderr.starts_with(&format!(
+                "error: cannot get sealed secret service {}/sealed-secrets-controller",
+                ns.name()
+            )),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains(&format!(
+                "also tried: ConfigMap {}/sealed-secrets-controller-public-keys not found",
+                ns.name()
+            )),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("hint: use --controller-name and --controller-namespace"),
+            "{stderr}"
+        );
+        assert!(out.stdout.is_empty());
+    }
 }
