@@ -333,7 +333,7 @@ spec:
     let data = by_name.data.unwrap();
     let keys: Vec<&String> = data.keys().collect();
     let unicode = format!("{n}_U002f_other_U002f_c");
-    assert_eq!(keys, ["key-a", "key-b", "key-d", unicode.as_str()]);
+    assert_eq!(keys, [unicode.as_str(), "key-a", "key-b", "key-d"]);
     assert_eq!(data["key-b"].0, b"B");
 }
 
