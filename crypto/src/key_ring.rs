@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::keys::{AgeIdentity, Fingerprint, KeyPair, PrivateKey, RsaPrivateKey};
-use crate::{Binding, Diagnosis, Format, SecretBytes, UnsealError, hybrid, native};
+use crate::{Binding, Diagnosis, Format, Scope, SecretBytes, UnsealError, hybrid, native};
 
 /// A value unsealed by a [`KeyRing`].
 #[derive(Debug)]
@@ -75,6 +75,71 @@ impl KeyRing {
     /// Whether the ring has no key.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Removes the key with this fingerprint; returns whether there was one.
+    pub fn remove(&mut self, fingerprint: &Fingerprint) -> bool {
+        let before = self.len();
+        self.rsa.retain(|k| &k.fingerprint() != fingerprint);
+        self.age.retain(|k| &k.fingerprint() != fingerprint);
+        self.last_rsa.store(0, Ordering::Relaxed);
+        self.last_age.store(0, Ordering::Relaxed);
+        before != self.len()
+    }
+
+    /// Like [`KeyRing::unseal`], but when a hybrid value opens with no key, also tries the other
+    /// scopes of the SealedSecret at `namespace`/`name` (strict, namespace-wide, cluster-wide). If
+    /// one opens it, the diagnosis is [`Diagnosis::ScopeMismatch`] (e.g. sealed cluster-wide but the
+    /// SealedSecret lacks the annotation) instead of [`Diagnosis::NoKeyMatched`]. The error and its
+    /// message are unchanged, and the value is never returned under the wrong scope.
+    ///
+    /// Costs up to two extra RSA operations per key on failure: use it to word status messages, not
+    /// in hot loops.
+    pub fn unseal_explained(
+        &self,
+        blob: &[u8],
+        binding: &Binding,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Unsealed, UnsealError> {
+        let err = match self.unseal(blob, binding) {
+            Ok(unsealed) => return Ok(unsealed),
+            Err(err) => err,
+        };
+        let (
+            Diagnosis::NoKeyMatched {
+                format: Format::Hybrid,
+                ..
+            },
+            Some(parts),
+        ) = (err.diagnosis(), hybrid::split(blob))
+        else {
+            return Err(err);
+        };
+        let candidates = [
+            Scope::Strict {
+                namespace: namespace.to_owned(),
+                name: name.to_owned(),
+            },
+            Scope::NamespaceWide {
+                namespace: namespace.to_owned(),
+            },
+            Scope::ClusterWide,
+        ];
+        for candidate in candidates.into_iter().filter(|c| c != &binding.scope) {
+            let label = candidate.label();
+            if self
+                .rsa
+                .iter()
+                .any(|key| hybrid::open(key, label.as_bytes(), parts).is_some())
+            {
+                return Err(UnsealError::new(Diagnosis::ScopeMismatch {
+                    sealed: candidate,
+                    found: binding.scope.clone(),
+                }));
+            }
+        }
+        Err(err)
     }
 
     /// Unseals a value (either format, recognised from its bytes) found at `binding`.

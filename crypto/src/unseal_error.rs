@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::{Format, Scope};
+use crate::{CLUSTER_WIDE_ANNOTATION, Format, NAMESPACE_WIDE_ANNOTATION, Scope, ScopeKind};
 
 /// A value could not be unsealed.
 ///
@@ -91,7 +91,23 @@ impl fmt::Display for Diagnosis {
                  or it was modified"
             ),
             Diagnosis::ScopeMismatch { sealed, found } => {
-                write!(f, "sealed for {sealed}, but found in {found}")
+                write!(f, "sealed for {sealed}, but found in {found}")?;
+                if sealed.kind() != found.kind() {
+                    match sealed.kind() {
+                        ScopeKind::Strict => f.write_str(
+                            "; remove the scope annotations from the SealedSecret's metadata",
+                        )?,
+                        kind => write!(
+                            f,
+                            "; annotate the SealedSecret's metadata (not the template) with `{}: \"true\"`",
+                            match kind {
+                                ScopeKind::ClusterWide => CLUSTER_WIDE_ANNOTATION,
+                                _ => NAMESPACE_WIDE_ANNOTATION,
+                            }
+                        )?,
+                    }
+                }
+                Ok(())
             }
             Diagnosis::DataKeyMismatch { sealed, found } => write!(
                 f,

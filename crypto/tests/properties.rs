@@ -298,3 +298,56 @@ fn native_sealing_needs_a_recipient() {
     let binding = Binding::new(Scope::ClusterWide, "k");
     assert!(SealingTarget::Native(vec![]).seal(&binding, b"v").is_err());
 }
+
+#[test]
+fn hybrid_values_in_a_sealed_secret_missing_its_scope_annotation_are_explained() {
+    let ring = full_ring();
+    let sealed = hybrid_target()
+        .seal(&Binding::new(Scope::ClusterWide, "k"), b"v")
+        .unwrap();
+    let found = Binding::new(Scope::from_annotations("ns", "db", None), "k");
+    let plain = ring.unseal(&sealed, &found).unwrap_err();
+    assert!(matches!(plain.diagnosis(), Diagnosis::NoKeyMatched { .. }));
+    let explained = ring
+        .unseal_explained(&sealed, &found, "ns", "db")
+        .unwrap_err();
+    assert_eq!(explained.to_string(), plain.to_string());
+    assert_eq!(
+        explained.diagnosis(),
+        &Diagnosis::ScopeMismatch {
+            sealed: Scope::ClusterWide,
+            found: found.scope.clone()
+        }
+    );
+    assert_eq!(
+        explained.diagnosis().to_string(),
+        "sealed for any namespace (cluster-wide), but found in `ns/db` (strict); annotate the \
+         SealedSecret's metadata (not the template) with `sealedsecrets.bitnami.com/cluster-wide: \"true\"`"
+    );
+    // A value for another key stays unexplained.
+    let foreign = SealingTarget::Hybrid(rsa2().public_key().clone())
+        .seal(&Binding::new(Scope::ClusterWide, "k"), b"v")
+        .unwrap();
+    let err = ring
+        .unseal_explained(&foreign, &found, "ns", "db")
+        .unwrap_err();
+    assert_eq!(
+        err.diagnosis(),
+        &Diagnosis::NoKeyMatched {
+            format: Format::Hybrid,
+            keys_tried: 1
+        }
+    );
+}
+
+#[test]
+fn removed_keys_no_longer_unseal() {
+    let mut ring = full_ring();
+    let binding = Binding::new(Scope::ClusterWide, "k");
+    let sealed = hybrid_target().seal(&binding, b"v").unwrap();
+    assert!(ring.unseal(&sealed, &binding).is_ok());
+    assert!(ring.remove(&rsa1().fingerprint()));
+    assert!(!ring.remove(&rsa1().fingerprint()));
+    assert_eq!(ring.len(), 1);
+    assert!(ring.unseal(&sealed, &binding).is_err());
+}
