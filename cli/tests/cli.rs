@@ -1020,3 +1020,95 @@ fn help_matches_the_golden_file() {
     let r = run(sealkit(home.path()).args(["keygen", "--help"]));
     snapbox::assert_data_eq!(r.stdout, snapbox::file!["fixtures/help-keygen.txt"]);
 }
+
+// ---------- --cert URLs ----------
+
+/// Serve one HTTP answer on a local port; returns the URL base.
+fn serve_once(status: &'static str, body: Vec<u8>) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        if let Ok((mut stream, _)) = listener.accept() {
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&body);
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[test]
+fn a_certificate_is_fetched_from_an_http_url() {
+    let home = tempfile::tempdir().unwrap();
+    let url = serve_once("200 OK", std::fs::read(&keys().cert).unwrap());
+    let r = run(sealkit(home.path())
+        .arg("--cert")
+        .arg(format!("{url}/v1/cert.pem"))
+        .arg("-f")
+        .arg(fixture("secret.yaml")));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(redact_sealed(&r.stdout), expected("secret.json"));
+}
+
+#[test]
+fn a_certificate_url_that_answers_404_is_refused() {
+    let home = tempfile::tempdir().unwrap();
+    let url = serve_once("404 Not Found", b"no".to_vec());
+    let r = run(sealkit(home.path())
+        .arg("--cert")
+        .arg(format!("{url}/v1/cert.pem"))
+        .arg("-f")
+        .arg(fixture("secret.yaml")));
+    assert_user_error(&r, "404 Not Found", "/v1/cert.pem");
+}
+
+#[test]
+fn a_file_url_is_read_like_a_path() {
+    let home = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", keys().cert.display());
+    let r = run(sealkit(home.path()).args(["--fetch-cert", "--cert", &url]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, std::fs::read_to_string(&keys().cert).unwrap());
+}
+
+#[test]
+fn recovery_unseal_refuses_to_print_plaintext_to_a_terminal() {
+    // util-linux `script` gives the command a pseudo-terminal as stdout.
+    let home = tempfile::tempdir().unwrap();
+    let sealed = sealed_with_template(home.path());
+    let bin = assert_cmd::cargo::cargo_bin("sealkit");
+    let cmd = format!(
+        "{} --recovery-unseal --recovery-private-key {} -f {}",
+        bin.display(),
+        keys().key_pem.display(),
+        sealed.display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("HOME", home.path())
+        .output()
+        .expect("util-linux `script` is needed for this test");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("error: refusing to print the unsealed Secret to a terminal"),
+        "{text}"
+    );
+    assert!(!text.contains("aHVudGVyMg=="), "{text}");
+    let allowed = std::process::Command::new("script")
+        .args([
+            "-qec",
+            &format!("{cmd} --plaintext-to-terminal"),
+            "/dev/null",
+        ])
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&allowed.stdout).contains("aHVudGVyMg=="));
+}
