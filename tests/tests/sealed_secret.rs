@@ -1,0 +1,851 @@
+//! End-to-end tests of the SealedSecrets controller (`sealkit-controller`) against the real
+//! kube-apiserver and kube-controller-manager of `scripts/testenv`.
+//!
+//! Each test makes its own namespace and starts its own controller restricted to it
+//! (`--all-namespaces=false`, controller namespace = the test namespace, no leader election,
+//! random ports), so tests run in parallel. SealedSecrets are sealed by the real `kubeseal`
+//! (`--cert` from our `/v1/cert.pem`) and by `sealkit-crypto`.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::{Event, Secret};
+use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
+use sealkit_api::SealedSecret;
+use sealkit_crypto::{Binding, Scope, SealingTarget};
+use sealkit_e2e::{ChildGuard, TestEnv, TestNamespace, eventually, peer};
+
+const WAIT: Duration = Duration::from_secs(60);
+const KEY_LABEL: &str = "sealedsecrets.bitnami.com/sealed-secrets-key";
+
+// ---------------------------------------------------------------------------------------------
+// harness
+
+/// Installs our CRD (server-side apply, idempotent across parallel tests).
+async fn ensure_crd(client: &kube::Client) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/crds/bitnami.com_sealedsecrets.yaml");
+    let text = std::fs::read_to_string(path).expect("read the CRD");
+    let crd: CustomResourceDefinition = serde_saphyr::from_str(&text).expect("parse the CRD");
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    api.patch(
+        "sealedsecrets.bitnami.com",
+        &PatchParams::apply("sealkit-e2e").force(),
+        &Patch::Apply(&crd),
+    )
+    .await
+    .expect("apply the SealedSecret CRD");
+    eventually("the SealedSecret CRD to be established", WAIT, || async {
+        let crd = api.get("sealedsecrets.bitnami.com").await.ok()?;
+        crd.status?
+            .conditions?
+            .iter()
+            .any(|c| c.type_ == "Established" && c.status == "True")
+            .then_some(())
+    })
+    .await;
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// A running `sealkit-controller` restricted to one namespace.
+struct Controller {
+    guard: ChildGuard,
+    http: String,
+    metrics: String,
+    log: PathBuf,
+}
+
+impl Controller {
+    async fn start(env: &TestEnv, ns: &str, extra: &[&str]) -> Controller {
+        let (http_port, metrics_port) = (free_port(), free_port());
+        let log = env.dir().join(format!("{}-controller-{http_port}.log", ns));
+        let log_file = std::fs::File::create(&log).expect("create the controller log");
+        let mut cmd = Command::new(sealkit_e2e::bin("sealkit-controller"));
+        cmd.env("KUBECONFIG", env.kubeconfig_path())
+            .args(["--all-namespaces=false", "--controller-namespace", ns])
+            .args(["--external-secrets=false", "--leader-elect=false"])
+            .args(["--listen-addr", &format!("127.0.0.1:{http_port}")])
+            .args(["--listen-metrics-addr", &format!("127.0.0.1:{metrics_port}")])
+            .args(["--key-size", "2048"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().expect("log fd"))
+            .stderr(log_file);
+        let mut controller = Controller {
+            guard: ChildGuard::spawn("sealkit-controller", &mut cmd),
+            http: format!("http://127.0.0.1:{http_port}"),
+            metrics: format!("http://127.0.0.1:{metrics_port}"),
+            log,
+        };
+        controller.wait_ready().await;
+        controller
+    }
+
+    async fn wait_ready(&mut self) {
+        let url = format!("{}/readyz", self.http);
+        let started = std::time::Instant::now();
+        loop {
+            self.guard.assert_running();
+            if http_get(&url).await.is_some_and(|(code, _)| code == 200) {
+                return;
+            }
+            if started.elapsed() > WAIT {
+                panic!("controller not ready after {WAIT:?}; log:\n{}", self.log_text());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    async fn cert(&self) -> String {
+        let (code, body) = http_get(&format!("{}/v1/cert.pem", self.http)).await.expect("GET cert.pem");
+        assert_eq!(code, 200, "{body}");
+        body
+    }
+
+    async fn recipients(&self) -> Vec<sealkit_crypto::AgeRecipient> {
+        let (code, body) = http_get(&format!("{}/v1/recipients", self.http)).await.expect("GET recipients");
+        assert_eq!(code, 200, "{body}");
+        sealkit_crypto::keys::parse_recipients(&body).expect("recipients")
+    }
+
+    async fn metrics_text(&self) -> String {
+        http_get(&format!("{}/metrics", self.metrics)).await.expect("GET metrics").1
+    }
+
+    fn stop(self) -> String {
+        let text = self.log_text();
+        drop(self.guard);
+        text
+    }
+}
+
+/// Minimal HTTP/1.1 client (no extra dependency): `(status, body)`.
+async fn http_request(method: &str, url: &str, body: &[u8]) -> Option<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://")?;
+    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}")))?;
+    let mut stream = tokio::net::TcpStream::connect(host).await.ok()?;
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.ok()?;
+    stream.write_all(body).await.ok()?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.ok()?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let code = head.split_whitespace().nth(1)?.parse().ok()?;
+    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    Some((code, body))
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else { break };
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+async fn http_get(url: &str) -> Option<(u16, String)> {
+    http_request("GET", url, b"").await
+}
+
+/// Runs the real kubeseal with `args`, `input` on stdin; returns stdout.
+fn kubeseal(args: &[&str], input: &str) -> String {
+    let mut child = Command::new(peer("kubeseal"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start kubeseal");
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().expect("kubeseal");
+    assert!(out.status.success(), "kubeseal failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn write_temp(env: &TestEnv, name: &str, content: &str) -> PathBuf {
+    let path = env.dir().join(sealkit_e2e::unique_name(name));
+    std::fs::write(&path, content).unwrap();
+    path
+}
+
+/// A Secret manifest as kubeseal input (JSON).
+fn secret_json(ns: &str, name: &str, data: &[(&str, &str)], annotations: &[(&str, &str)]) -> String {
+    let data: BTreeMap<_, _> = data.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let annotations: BTreeMap<_, _> = annotations.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    serde_json::json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": name, "namespace": ns, "annotations": annotations},
+        "stringData": data,
+    })
+    .to_string()
+}
+
+/// Seals with kubeseal `--cert` and returns the SealedSecret.
+async fn kubeseal_sealed(env: &TestEnv, controller: &Controller, secret: &str, extra: &[&str]) -> SealedSecret {
+    let cert = write_temp(env, "cert.pem", &controller.cert().await);
+    let mut args = vec!["--cert", cert.to_str().unwrap(), "-o", "json"];
+    args.extend_from_slice(extra);
+    serde_json::from_str(&kubeseal(&args, secret)).expect("kubeseal output is a SealedSecret")
+}
+
+/// A SealedSecret built with sealkit-crypto: `items` sealed for `scope` in the given format.
+fn crypto_sealed(ns: &str, name: &str, scope: Scope, target: &SealingTarget, items: &[(&str, &[u8])]) -> SealedSecret {
+    let mut ss: SealedSecret = serde_json::from_value(serde_json::json!({
+        "apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"encryptedData": {}, "template": {"metadata": {"name": name, "namespace": ns}}},
+    }))
+    .unwrap();
+    let mut annotations = BTreeMap::new();
+    scope.write_annotations(&mut annotations);
+    if !annotations.is_empty() {
+        ss.metadata.annotations = Some(annotations);
+    }
+    for (item, value) in items {
+        let sealed = target.seal(&Binding::new(scope.clone(), *item), value).expect("seal");
+        ss.spec.encrypted_data.insert(item.to_string(), sealkit_crypto::base64::encode(&sealed));
+    }
+    ss
+}
+
+async fn create(client: &kube::Client, ns: &str, ss: &SealedSecret) -> SealedSecret {
+    let api: Api<SealedSecret> = Api::namespaced(client.clone(), ns);
+    let mut ss = ss.clone();
+    ss.metadata.namespace = Some(ns.to_owned());
+    ss.metadata.resource_version = None;
+    ss.metadata.uid = None;
+    ss.metadata.creation_timestamp = None;
+    api.create(&PostParams::default(), &ss).await.expect("create SealedSecret")
+}
+
+/// Waits for the Secret `name` and returns its data as strings.
+async fn secret_data(client: &kube::Client, ns: &str, name: &str) -> BTreeMap<String, String> {
+    let api: Api<Secret> = Api::namespaced(client.clone(), ns);
+    let secret = eventually(&format!("Secret {ns}/{name}"), WAIT, || async { api.get_opt(name).await.ok()? }).await;
+    data_strings(&secret)
+}
+
+fn data_strings(secret: &Secret) -> BTreeMap<String, String> {
+    secret
+        .data
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), String::from_utf8_lossy(&v.0).into_owned()))
+        .collect()
+}
+
+/// Waits until the SealedSecret has a `Synced` condition with `status` and returns the object.
+async fn synced(client: &kube::Client, ns: &str, name: &str, status: &str) -> SealedSecret {
+    let api: Api<SealedSecret> = Api::namespaced(client.clone(), ns);
+    eventually(&format!("SealedSecret {ns}/{name} Synced={status}"), WAIT, || async {
+        let ss = api.get(name).await.ok()?;
+        let c = ss.synced_condition()?;
+        (c.status == status && ss.status.as_ref()?.observed_generation == ss.metadata.generation).then_some(ss)
+    })
+    .await
+}
+
+fn condition_message(ss: &SealedSecret) -> String {
+    ss.synced_condition().and_then(|c| c.message.clone()).unwrap_or_default()
+}
+
+async fn events_of(client: &kube::Client, ns: &str, name: &str) -> Vec<Event> {
+    let api: Api<Event> = Api::namespaced(client.clone(), ns);
+    api.list(&ListParams::default())
+        .await
+        .expect("list events")
+        .items
+        .into_iter()
+        .filter(|e| e.involved_object.name.as_deref() == Some(name))
+        .collect()
+}
+
+fn pairs(items: &[(&str, &str)]) -> BTreeMap<String, String> {
+    items.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+async fn setup(prefix: &str) -> (&'static TestEnv, TestNamespace, kube::Client) {
+    let env = TestEnv::get();
+    let ns = env.fresh_namespace(prefix).await;
+    let client = env.client().await;
+    ensure_crd(&client).await;
+    (env, ns, client)
+}
+
+// ---------------------------------------------------------------------------------------------
+// tests
+
+#[tokio::test]
+async fn values_sealed_by_the_real_kubeseal_unseal_in_every_scope() {
+    let (env, ns, client) = setup("ss-kubeseal").await;
+    let ns = ns.name();
+    let controller = Controller::start(env, ns, &[]).await;
+    for (name, scope) in [("strict", "strict"), ("nswide", "namespace-wide"), ("cluster", "cluster-wide")] {
+        let input = secret_json(ns, name, &[("user", "admin"), ("password", &format!("pw-{scope}"))], &[]);
+        let ss = kubeseal_sealed(env, &controller, &input, &["--scope", scope]).await;
+        create(&client, ns, &ss).await;
+    }
+    for (name, scope) in [("strict", "strict"), ("nswide", "namespace-wide"), ("cluster", "cluster-wide")] {
+        let data = secret_data(&client, ns, name).await;
+        assert_eq!(data, pairs(&[("user", "admin"), ("password", &format!("pw-{scope}"))]));
+        let ss = synced(&client, ns, name, "True").await;
+        let condition = ss.synced_condition().unwrap();
+        assert_eq!(condition.reason.as_deref(), Some("Unsealed"));
+        let keys = ss.status.as_ref().unwrap().unsealing_keys.clone().unwrap();
+        assert_eq!(keys.len(), 1, "one key unsealed everything: {keys:?}");
+        assert_eq!(keys[0].format, "rsa");
+        assert!(keys[0].fingerprint.starts_with("rsa:SHA256:"));
+        assert_eq!(keys[0].items, vec!["password".to_string(), "user".to_string()]);
+    }
+    // the Secret is owned by its SealedSecret through exactly one controller reference
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
+    let owners = secrets.get("strict").await.unwrap().metadata.owner_references.unwrap();
+    assert_eq!(owners.len(), 1);
+    assert_eq!((owners[0].kind.as_str(), owners[0].controller), ("SealedSecret", Some(true)));
+    // one Unsealed event per SealedSecret
+    let events = events_of(&client, ns, "strict").await;
+    assert_eq!(events.iter().filter(|e| e.reason.as_deref() == Some("Unsealed")).count(), 1, "{events:?}");
+    controller.stop();
+}
+
+#[tokio::test]
+async fn values_sealed_by_sealkit_unseal_in_every_scope_mixed_with_bitnami_values() {
+    let (env, ns, client) = setup("ss-native").await;
+    let ns = ns.name();
+    let controller = Controller::start(env, ns, &[]).await;
+    let native = SealingTarget::Native(controller.recipients().await);
+    let cert = sealkit_crypto::Certificate::from_pem(controller.cert().await.as_bytes()).unwrap();
+    let hybrid = SealingTarget::from_certificate(&cert);
+    let scopes = [
+        ("strict", Scope::Strict { namespace: ns.into(), name: "strict".into() }),
+        ("nswide", Scope::NamespaceWide { namespace: ns.into() }),
+        ("cluster", Scope::ClusterWide),
+    ];
+    for (name, scope) in &scopes {
+        let mut ss = crypto_sealed(ns, name, scope.clone(), &native, &[("age-item", b"from-age")]);
+        let rsa = crypto_sealed(ns, name, scope.clone(), &hybrid, &[("rsa-item", b"from-rsa")]);
+        ss.spec.encrypted_data.extend(rsa.spec.encrypted_data);
+        create(&client, ns, &ss).await;
+    }
+    for (name, _) in &scopes {
+        let data = secret_data(&client, ns, name).await;
+        assert_eq!(data, pairs(&[("age-item", "from-age"), ("rsa-item", "from-rsa")]));
+        let ss = synced(&client, ns, name, "True").await;
+        let mut formats: Vec<String> =
+            ss.status.unwrap().unsealing_keys.unwrap().into_iter().map(|k| k.format).collect();
+        formats.sort();
+        assert_eq!(formats, vec!["age".to_string(), "rsa".to_string()]);
+    }
+    controller.stop();
+}
+
+#[tokio::test]
+async fn templates_render_over_the_unsealed_items_and_metadata_is_copied() {
+    let (env, ns, client) = setup("ss-template").await;
+    let ns = ns.name();
+    let controller = Controller::start(env, ns, &[]).await;
+    let input = secret_json(ns, "tpl", &[("user", "admin"), ("password", "s3cret")], &[]);
+    let mut ss = kubeseal_sealed(env, &controller, &input, &[]).await;
+    let template = ss.spec.template.get_or_insert_with(Default::default);
+    template.type_ = Some("kubernetes.io/basic-auth".into());
+    template.data = Some(pairs(&[
+        ("config.json", "{\"user\": {{ toJson .user }}, \"password\": {{ .password | quote }}}"),
+        ("username", "{{ .user }}"),
+    ]));
+    let meta = template.metadata.get_or_insert_with(Default::default);
+    meta.labels = Some(pairs(&[("app", "db")]));
+    meta.annotations = Some(pairs(&[("team", "core")]));
+    create(&client, ns, &ss).await;
+    let data = secret_data(&client, ns, "tpl").await;
+    assert_eq!(data["config.json"], "{\"user\": \"admin\", \"password\": \"s3cret\"}");
+    assert_eq!(data["username"], "admin");
+    assert_eq!(data["password"], "s3cret", "encrypted items stay next to templated ones");
+    let secret = Api::<Secret>::namespaced(client.clone(), ns).get("tpl").await.unwrap();
+    assert_eq!(secret.type_.as_deref(), Some("kubernetes.io/basic-auth"));
+    assert_eq!(secret.metadata.labels.unwrap()["app"], "db");
+    assert_eq!(secret.metadata.annotations.unwrap()["team"], "core");
+    controller.stop();
+}
+
+#[tokio::test]
+async fn an_unowned_secret_is_refused_and_managed_patch_and_skip_owner_behave_as_upstream() {
+    let (env, ns, client) = setup("ss-owner").await;
+    let ns = ns.name();
+    let controller = Controller::start(env, ns, &[]).await;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
+    let plain = |name: &str, annotations: &[(&str, &str)]| Secret {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            annotations: Some(pairs(annotations)),
+            labels: Some(pairs(&[("keep", "me")])),
+            ..Default::default()
+        },
+        data: Some(BTreeMap::from([("old".to_string(), ByteString(b"1".to_vec()))])),
+        ..Default::default()
+    };
+    secrets.create(&PostParams::default(), &plain("unowned", &[])).await.unwrap();
+    secrets.create(&PostParams::default(), &plain("managed", &[("sealedsecrets.bitnami.com/managed", "true")])).await.unwrap();
+    secrets.create(&PostParams::default(), &plain("patched", &[("sealedsecrets.bitnami.com/patch", "true")])).await.unwrap();
+    for name in ["unowned", "managed", "patched"] {
+        let ss = kubeseal_sealed(env, &controller, &secret_json(ns, name, &[("new", "2")], &[]), &[]).await;
+        create(&client, ns, &ss).await;
+    }
+    let skip = secret_json(ns, "skip", &[("new", "2")], &[("sealedsecrets.bitnami.com/skip-set-owner-references", "true")]);
+    let ss = kubeseal_sealed(env, &controller, &skip, &[]).await;
+    create(&client, ns, &ss).await;
+
+    // unowned: refused, clear status, one Warning event, Secret untouched
+    let refused = synced(&client, ns, "unowned", "False").await;
+    assert_eq!(refused.synced_condition().unwrap().reason.as_deref(), Some("SecretNotOwned"));
+    assert_eq!(condition_message(&refused), "Resource \"unowned\" already exists and is not managed by SealedSecret");
+    let untouched = secrets.get("unowned").await.unwrap();
+    assert_eq!(data_strings(&untouched), pairs(&[("old", "1")]));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let warnings: Vec<_> = events_of(&client, ns, "unowned")
+        .await
+        .into_iter()
+        .filter(|e| e.reason.as_deref() == Some("ErrUpdateFailed"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "exactly one warning, no retry storm: {warnings:?}");
+    assert_eq!(warnings[0].count.unwrap_or(1), 1);
+
+    // managed: replaced, owned now
+    synced(&client, ns, "managed", "True").await;
+    let managed = secrets.get("managed").await.unwrap();
+    assert_eq!(data_strings(&managed), pairs(&[("new", "2")]));
+    assert!(!managed.metadata.labels.clone().unwrap_or_default().contains_key("keep"));
+    assert_eq!(managed.metadata.owner_references.unwrap().len(), 1);
+
+    // patch: merged, other keys and labels kept, owners not taken over
+    synced(&client, ns, "patched", "True").await;
+    let patched = secrets.get("patched").await.unwrap();
+    assert_eq!(data_strings(&patched), pairs(&[("old", "1"), ("new", "2")]));
+    assert_eq!(patched.metadata.labels.clone().unwrap()["keep"], "me");
+    assert!(patched.metadata.owner_references.unwrap_or_default().is_empty());
+
+    // skip-set-owner-references: created without an owner
+    synced(&client, ns, "skip", "True").await;
+    let skipped = secrets.get("skip").await.unwrap();
+    assert_eq!(data_strings(&skipped), pairs(&[("new", "2")]));
+    assert!(skipped.metadata.owner_references.unwrap_or_default().is_empty());
+    controller.stop();
+}
+
+#[tokio::test]
+async fn a_renamed_or_moved_sealed_secret_is_refused_with_a_precise_message() {
+    let env = TestEnv::get();
+    let home = env.fresh_namespace("ss-copy").await;
+    let other = env.fresh_namespace("ss-copy-other").await;
+    let client = env.client().await;
+    ensure_crd(&client).await;
+    let extra = format!("--additional-namespaces={}", other.name());
+    let controller = Controller::start(env, home.name(), &[&extra]).await;
+    let original = kubeseal_sealed(env, &controller, &secret_json(home.name(), "db", &[("password", "x")], &[]), &[]).await;
+    create(&client, home.name(), &original).await;
+    synced(&client, home.name(), "db", "True").await;
+
+    let mut renamed = original.clone();
+    renamed.metadata.name = Some("db-copy".into());
+    create(&client, home.name(), &renamed).await;
+    let mut moved = original.clone();
+    moved.metadata.namespace = Some(other.name().into());
+    create(&client, other.name(), &moved).await;
+
+    let renamed = synced(&client, home.name(), "db-copy", "False").await;
+    let message = condition_message(&renamed);
+    assert!(message.contains("renamed") && message.contains("`db`"), "{message}");
+    assert_eq!(renamed.synced_condition().unwrap().reason.as_deref(), Some("UnsealFailed"));
+    let moved = synced(&client, other.name(), "db", "False").await;
+    let message = condition_message(&moved);
+    assert!(message.contains("moved or copied") && message.contains(&format!("`{}/db`", home.name())), "{message}");
+    let warnings = events_of(&client, other.name(), "db").await;
+    assert!(warnings.iter().any(|e| e.reason.as_deref() == Some("ErrUnsealFailed")), "{warnings:?}");
+    assert!(Api::<Secret>::namespaced(client.clone(), other.name()).get_opt("db").await.unwrap().is_none());
+    controller.stop();
+}
+
+#[tokio::test]
+async fn a_key_secret_made_by_the_bitnami_controller_is_adopted_and_used() {
+    let (env, ns, client) = setup("ss-adopt").await;
+    let ns = ns.name();
+    // the real sealed-secrets controller, in-cluster as ServiceAccount ns/bitnami with a namespace Role
+    let roles: Api<Role> = Api::namespaced(client.clone(), ns);
+    roles
+        .create(&PostParams::default(), &Role {
+            metadata: ObjectMeta { name: Some("bitnami".into()), ..Default::default() },
+            rules: Some(vec![PolicyRule {
+                api_groups: Some(vec!["*".into()]),
+                resources: Some(vec!["*".into()]),
+                verbs: vec!["*".into()],
+                ..Default::default()
+            }]),
+        })
+        .await
+        .unwrap();
+    Api::<RoleBinding>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &RoleBinding {
+            metadata: ObjectMeta { name: Some("bitnami".into()), ..Default::default() },
+            role_ref: RoleRef { api_group: Some("rbac.authorization.k8s.io".into()), kind: "Role".into(), name: "bitnami".into() },
+            subjects: Some(vec![Subject { kind: "ServiceAccount".into(), name: "bitnami".into(), namespace: Some(ns.into()), ..Default::default() }]),
+        })
+        .await
+        .unwrap();
+    let (p1, p2) = (free_port(), free_port());
+    let mut cmd = env.in_cluster_command(ns, "bitnami", &peer("sealed-secrets-controller")).await;
+    cmd.args(["--all-namespaces=false", "--key-size=2048"])
+        .arg(format!("--listen-addr=127.0.0.1:{p1}"))
+        .arg(format!("--listen-metrics-addr=127.0.0.1:{p2}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let bitnami = ChildGuard::spawn("sealed-secrets-controller", &mut cmd);
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
+    let key_list = ListParams::default().labels(KEY_LABEL);
+    let bitnami_key = eventually("a key Secret from the Bitnami controller", WAIT, || async {
+        secrets.list(&key_list).await.ok()?.items.into_iter().next()
+    })
+    .await;
+    let bitnami_cert = eventually("the Bitnami controller's cert.pem", WAIT, || async {
+        http_get(&format!("http://127.0.0.1:{p1}/v1/cert.pem")).await.filter(|(c, _)| *c == 200).map(|(_, b)| b)
+    })
+    .await;
+    drop(bitnami);
+    assert!(!bitnami_key.data.as_ref().unwrap().contains_key("age.key"));
+
+    let controller = Controller::start(env, ns, &[]).await;
+    assert_eq!(controller.cert().await.trim(), bitnami_cert.trim(), "the Bitnami key is adopted as the sealing key");
+    let keys = secrets.list(&key_list).await.unwrap().items;
+    assert_eq!(keys.len(), 1, "no extra key is generated");
+    let cert_file = write_temp(env, "bitnami.pem", &bitnami_cert);
+    let sealed = kubeseal(&["--cert", cert_file.to_str().unwrap(), "-o", "json"], &secret_json(ns, "legacy", &[("k", "v")], &[]));
+    let ss: SealedSecret = serde_json::from_str(&sealed).unwrap();
+    create(&client, ns, &ss).await;
+    assert_eq!(secret_data(&client, ns, "legacy").await, pairs(&[("k", "v")]));
+    let ss = synced(&client, ns, "legacy", "True").await;
+    let key = &ss.status.unwrap().unsealing_keys.unwrap()[0];
+    assert_eq!(key.format, "rsa");
+    controller.stop();
+}
+
+#[tokio::test]
+async fn key_renewal_adds_a_key_and_old_sealed_secrets_keep_working() {
+    let (env, ns, client) = setup("ss-renew").await;
+    let ns = ns.name();
+    let controller = Controller::start(env, ns, &["--key-renew-period=6s"]).await;
+    let first_cert = controller.cert().await;
+    let old = kubeseal_sealed(env, &controller, &secret_json(ns, "old", &[("k", "old")], &[]), &[]).await;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
+    let key_list = ListParams::default().labels(KEY_LABEL);
+    eventually("a second key Secret", WAIT, || async {
+        (secrets.list(&key_list).await.ok()?.items.len() >= 2).then_some(())
+    })
+    .await;
+    let second_cert = eventually("cert.pem to change", WAIT, || async {
+        let c = controller.cert().await;
+        (c != first_cert).then_some(c)
+    })
+    .await;
+    assert_ne!(first_cert, second_cert);
+    // a SealedSecret sealed with the first key still unseals
+    create(&client, ns, &old).await;
+    assert_eq!(secret_data(&client, ns, "old").await, pairs(&[("k", "old")]));
+    // the public-key ConfigMap follows the current key
+    let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client.clone(), ns);
+    eventually("the public-key ConfigMap to show a renewed key", WAIT, || async {
+        let cm = cms.get("sealed-secrets-controller-public-keys").await.ok()?;
+        let data = cm.data?;
+        (data.get("cert.pem")? != &first_cert && data.get("recipients.txt")?.starts_with("age1")).then_some(())
+    })
+    .await;
+    controller.stop();
+}
+
+#[tokio::test]
+async fn deleting_the_sealed_secret_garbage_collects_the_secret_and_deleted_or_edited_secrets_are_repaired() {
+    let (env, ns, client) = setup("ss-gc").await;
+    let ns = ns.name();
+    let controller = Controller::start(env, ns, &[]).await;
+    let ss = kubeseal_sealed(env, &controller, &secret_json(ns, "app", &[("k", "v")], &[]), &[]).await;
+    create(&client, ns, &ss).await;
+    assert_eq!(secret_data(&client, ns, "app").await, pairs(&[("k", "v")]));
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
+
+    // edited: drift is repaired
+    let mut edited = secrets.get("app").await.unwrap();
+    edited.data = Some(BTreeMap::from([("k".to_string(), ByteString(b"tampered".to_vec()))]));
+    secrets.replace("app", &PostParams::default(), &edited).await.unwrap();
+    eventually("the edited Secret to be repaired", WAIT, || async {
+        let s = secrets.get("app").await.ok()?;
+        (data_strings(&s) == pairs(&[("k", "v")])).then_some(())
+    })
+    .await;
+
+    // deleted: re-created
+    secrets.delete("app", &DeleteParams::default()).await.unwrap();
+    eventually("the deleted Secret to be re-created", WAIT, || async {
+        let s = secrets.get_opt("app").await.ok()??;
+        (s.metadata.deletion_timestamp.is_none() && data_strings(&s) == pairs(&[("k", "v")])).then_some(())
+    })
+    .await;
+
+    // SealedSecret deleted: kube-controller-manager garbage-collects the Secret
+    Api::<SealedSecret>::namespaced(client.clone(), ns)
+        .delete("app", &DeleteParams::background())
+        .await
+        .unwrap();
+    eventually("the Secret to be garbage-collected", WAIT, || async {
+        secrets.get_opt("app").await.ok()?.is_none().then_some(())
+    })
+    .await;
+    controller.stop();
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_status_and_the_controller_keeps_serving() {
+    let (env, ns, client) = setup("ss-bad").await;
+    let ns = ns.name();
+    let mut controller = Controller::start(env, ns, &[]).await;
+    let good = kubeseal_sealed(env, &controller, &secret_json(ns, "good", &[("k", "v"), ("big", &"x".repeat(200_000))], &[]), &[]).await;
+    let tamper = |v: &str| {
+        let mut bytes = sealkit_crypto::base64::decode(v).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        sealkit_crypto::base64::encode(&bytes)
+    };
+    let truncate = |v: &str| {
+        let bytes = sealkit_crypto::base64::decode(v).unwrap();
+        sealkit_crypto::base64::encode(&bytes[..100])
+    };
+    let k = good.spec.encrypted_data["k"].clone();
+    let cases: Vec<(&str, serde_json::Value, &str)> = vec![
+        ("malformed", serde_json::json!({"k": "%%%not-base64"}), "not standard base64"),
+        ("tampered", serde_json::json!({"k": tamper(&k)}), "cannot unseal `k`"),
+        ("truncated", serde_json::json!({"k": truncate(&k)}), "neither a sealkit (age) nor a sealed-secrets sealed value"),
+        ("wrongtype", serde_json::json!({"k": 12}), "empty (or not a string)"),
+    ];
+    let api: Api<SealedSecret> = Api::namespaced(client.clone(), ns);
+    for (name, data, _) in &cases {
+        let raw = serde_json::json!({
+            "apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
+            "metadata": {"name": name, "namespace": ns},
+            "spec": {"encryptedData": data, "unknownField": {"x": 1}},
+        });
+        let dynamic: kube::api::DynamicObject = serde_json::from_value(raw).unwrap();
+        let dapi: Api<kube::api::DynamicObject> = Api::namespaced_with(
+            client.clone(),
+            ns,
+            &kube::api::ApiResource::erase::<SealedSecret>(&()),
+        );
+        dapi.create(&PostParams::default(), &dynamic).await.unwrap();
+    }
+    let empty: SealedSecret = serde_json::from_value(serde_json::json!({
+        "apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
+        "metadata": {"name": "empty", "namespace": ns}, "spec": {"encryptedData": {}},
+    }))
+    .unwrap();
+    api.create(&PostParams::default(), &empty).await.unwrap();
+    // a garbage key Secret is skipped, never fatal
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
+    secrets
+        .create(&PostParams::default(), &Secret {
+            metadata: ObjectMeta {
+                name: Some("sealed-secrets-keygarbage".into()),
+                labels: Some(pairs(&[(KEY_LABEL, "active")])),
+                ..Default::default()
+            },
+            type_: Some("kubernetes.io/tls".into()),
+            data: Some(BTreeMap::from([
+                ("tls.crt".to_string(), ByteString(b"garbage".to_vec())),
+                ("tls.key".to_string(), ByteString(b"-----BEGIN RSA PRIVATE KEY-----\nZ2FyYmFnZQ==\n-----END RSA PRIVATE KEY-----\n".to_vec())),
+            ])),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    for (name, _, expected) in &cases {
+        let ss = synced(&client, ns, name, "False").await;
+        let message = condition_message(&ss);
+        assert!(message.contains(expected), "{name}: {message}");
+        assert_eq!(ss.synced_condition().unwrap().reason.as_deref(), Some("UnsealFailed"));
+    }
+    let empty = synced(&client, ns, "empty", "True").await;
+    assert!(condition_message(&empty).contains("spec.encryptedData is empty"));
+    // everything else still works, including a ~200 kB value
+    create(&client, ns, &good).await;
+    let data = secret_data(&client, ns, "good").await;
+    assert_eq!(data["big"].len(), 200_000);
+    controller.guard.assert_running();
+    assert_eq!(http_get(&format!("{}/healthz", controller.http)).await.unwrap().0, 200);
+    let log = controller.stop();
+    assert!(log.contains("sealed-secrets-keygarbage"), "the garbage key Secret is named in the log");
+    assert!(!log.contains("panicked"), "{log}");
+}
+
+#[tokio::test]
+async fn a_planted_plaintext_marker_appears_in_no_log_event_status_metric_or_http_response() {
+    let (env, ns, client) = setup("ss-marker").await;
+    let ns = ns.name();
+    let marker = format!("MARKER-{}", sealkit_e2e::unique_name("plaintext"));
+    let controller = Controller::start(env, ns, &["--log-level=debug", "--log-format=json"]).await;
+    let ss = kubeseal_sealed(env, &controller, &secret_json(ns, "marked", &[("password", &marker)], &[]), &[]).await;
+    create(&client, ns, &ss).await;
+    assert_eq!(secret_data(&client, ns, "marked").await["password"], marker);
+    // a failing one too (renamed), and a template error
+    let mut renamed = ss.clone();
+    renamed.metadata.name = Some("marked-copy".into());
+    create(&client, ns, &renamed).await;
+    let mut bad_template = ss.clone();
+    bad_template.metadata.name = Some("marked".into());
+    let template = bad_template.spec.template.get_or_insert_with(Default::default);
+    template.data = Some(pairs(&[("x", "{{ .password | nosuchfunction }}")]));
+    let api: Api<SealedSecret> = Api::namespaced(client.clone(), ns);
+    let mut current = api.get("marked").await.unwrap();
+    current.spec.template = bad_template.spec.template.clone();
+    api.replace("marked", &PostParams::default(), &current).await.unwrap();
+    synced(&client, ns, "marked-copy", "False").await;
+    synced(&client, ns, "marked", "False").await;
+    // HTTP answers
+    let body = serde_json::to_vec(&ss).unwrap();
+    let (code, verify) = http_request("POST", &format!("{}/v1/verify", controller.http), &body).await.unwrap();
+    assert_eq!(code, 200, "{verify}");
+    let (code, rotate) = http_request("POST", &format!("{}/v1/rotate", controller.http), &body).await.unwrap();
+    assert_eq!(code, 200, "{rotate}");
+    let rotated: SealedSecret = serde_json::from_str(&rotate).unwrap();
+    assert_ne!(rotated.spec.encrypted_data["password"], ss.spec.encrypted_data["password"]);
+    let mut seen = vec![verify, rotate, controller.metrics_text().await];
+    for path in ["/healthz", "/readyz", "/v1/cert.pem", "/v1/recipients"] {
+        seen.push(http_get(&format!("{}{path}", controller.http)).await.unwrap().1);
+    }
+    for name in ["marked", "marked-copy"] {
+        seen.push(serde_json::to_string(&api.get(name).await.unwrap().status).unwrap());
+        seen.push(serde_json::to_string(&events_of(&client, ns, name).await).unwrap());
+    }
+    seen.push(controller.stop());
+    assert!(seen.last().unwrap().contains("\"level\":\"DEBUG\""), "debug logging was on");
+    for (i, text) in seen.iter().enumerate() {
+        assert!(!text.contains(&marker), "marker leaked in output #{i}");
+        let b64 = sealkit_crypto::base64::encode(marker.as_bytes());
+        assert!(!text.contains(&b64), "base64 marker leaked in output #{i}");
+    }
+}
+
+#[tokio::test]
+async fn a_restarted_controller_writes_nothing_when_nothing_changed() {
+    let (env, ns, client) = setup("ss-restart").await;
+    let ns = ns.name();
+    let controller = Controller::start(env, ns, &[]).await;
+    for i in 0..5 {
+        let name = format!("s{i}");
+        let ss = kubeseal_sealed(env, &controller, &secret_json(ns, &name, &[("k", "v")], &[]), &[]).await;
+        create(&client, ns, &ss).await;
+    }
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
+    let mut before = BTreeMap::new();
+    for i in 0..5 {
+        let name = format!("s{i}");
+        let ss = synced(&client, ns, &name, "True").await;
+        let secret = secrets.get(&name).await.unwrap();
+        before.insert(name, (ss.metadata.resource_version.clone(), secret.metadata.resource_version.clone()));
+    }
+    let events_before = Api::<Event>::namespaced(client.clone(), ns).list(&ListParams::default()).await.unwrap().items.len();
+    controller.stop();
+    let controller = Controller::start(env, ns, &[]).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let metrics = controller.metrics_text().await;
+    assert!(metrics.contains("sealed_secrets_controller_unseal_requests_total 0"), "no decryption after restart:\n{metrics}");
+    assert!(!metrics.contains("sealed_secrets_controller_writes_total{"), "no writes after restart:\n{metrics}");
+    for (name, (ss_rv, secret_rv)) in &before {
+        let ss = Api::<SealedSecret>::namespaced(client.clone(), ns).get(name).await.unwrap();
+        assert_eq!(&ss.metadata.resource_version, ss_rv, "{name}: status rewritten");
+        assert_eq!(&secrets.get(name).await.unwrap().metadata.resource_version, secret_rv, "{name}: Secret rewritten");
+    }
+    let events_after = Api::<Event>::namespaced(client.clone(), ns).list(&ListParams::default()).await.unwrap().items.len();
+    assert_eq!(events_before, events_after, "no new events");
+    // but a Secret edited while the controller was down is repaired
+    let mut edited = secrets.get("s0").await.unwrap();
+    edited.data = Some(BTreeMap::from([("k".to_string(), ByteString(b"drift".to_vec()))]));
+    secrets.replace("s0", &PostParams::default(), &edited).await.unwrap();
+    eventually("s0 to be repaired", WAIT, || async {
+        (data_strings(&secrets.get("s0").await.ok()?) == pairs(&[("k", "v")])).then_some(())
+    })
+    .await;
+    controller.stop();
+}
+
+#[tokio::test]
+async fn require_existing_key_waits_without_generating_a_key() {
+    let (env, ns, client) = setup("ss-require").await;
+    let ns = ns.name();
+    let (http_port, metrics_port) = (free_port(), free_port());
+    let mut cmd = Command::new(sealkit_e2e::bin("sealkit-controller"));
+    cmd.env("KUBECONFIG", env.kubeconfig_path())
+        .args(["--all-namespaces=false", "--controller-namespace", ns, "--external-secrets=false", "--leader-elect=false"])
+        .args(["--require-existing-key", "--listen-addr", &format!("127.0.0.1:{http_port}")])
+        .args(["--listen-metrics-addr", &format!("127.0.0.1:{metrics_port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut guard = ChildGuard::spawn("sealkit-controller", &mut cmd);
+    let http = format!("http://127.0.0.1:{http_port}");
+    // served from the first second, not ready, no key generated
+    let (code, _) = eventually("healthz", WAIT, || async { http_get(&format!("{http}/healthz")).await }).await;
+    assert_eq!(code, 200);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    guard.assert_running();
+    let (code, body) = http_get(&format!("{http}/readyz")).await.unwrap();
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("sealed-secrets-key"), "{body}");
+    assert_eq!(http_get(&format!("{http}/v1/cert.pem")).await.unwrap().0, 503);
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
+    assert!(secrets.list(&ListParams::default().labels(KEY_LABEL)).await.unwrap().items.is_empty());
+}
+
+#[tokio::test]
+async fn verify_answers_409_for_foreign_values_and_is_rate_limited() {
+    let (env, ns, client) = setup("ss-verify").await;
+    let ns = ns.name();
+    let _ = client;
+    let controller = Controller::start(env, ns, &["--rate-limit=0.01", "--rate-limit-burst=3"]).await;
+    let ss = kubeseal_sealed(env, &controller, &secret_json(ns, "v", &[("k", "v")], &[]), &[]).await;
+    let mut foreign = ss.clone();
+    foreign.metadata.name = Some("elsewhere".into());
+    let url = format!("{}/v1/verify", controller.http);
+    let ok = http_request("POST", &url, &serde_json::to_vec(&ss).unwrap()).await.unwrap();
+    assert_eq!(ok.0, 200);
+    let conflict = http_request("POST", &url, &serde_json::to_vec(&foreign).unwrap()).await.unwrap();
+    assert_eq!(conflict.0, 409);
+    assert!(conflict.1.contains("renamed"), "{}", conflict.1);
+    let yaml = serde_saphyr::to_string(&ss).unwrap();
+    let ok_yaml = http_request("POST", &url, yaml.as_bytes()).await.unwrap();
+    assert_eq!(ok_yaml.0, 200, "YAML bodies are accepted");
+    let limited = http_request("POST", &url, &serde_json::to_vec(&ss).unwrap()).await.unwrap();
+    assert_eq!(limited.0, 429, "the 4th request in the burst is limited");
+    controller.stop();
+}
