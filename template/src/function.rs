@@ -404,7 +404,18 @@ fn eval_args(args: &[Value]) -> Vec<u8> {
     if let [Value::Str(s)] = args {
         return s.to_vec();
     }
-    sprint(args)
+    // Go prints an invalid (missing) value as "<no value>" here.
+    let printable: Vec<Value> = args
+        .iter()
+        .map(|a| {
+            if let Value::Nil = a {
+                Value::str("<no value>")
+            } else {
+                a.clone()
+            }
+        })
+        .collect();
+    sprint(&printable)
 }
 
 fn html(_: &Call<'_>, args: &[Value]) -> FResult {

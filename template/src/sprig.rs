@@ -28,13 +28,11 @@ const MAX_GENERATED: i64 = 1 << 20;
 /// "function X is not supported by sealkit" at parse time).
 pub(crate) const UNSUPPORTED: &[&str] = &[
     // strings whose exact Go behaviour (xstrings/goutils) is not reproduced
-    "untitle",
     "snakecase",
     "camelcase",
     "kebabcase",
     "wrap",
     "wrapWith",
-    "swapcase",
     // dates beyond now/date/dateInZone/unixEpoch/htmlDate
     "ago",
     "date_modify",
@@ -46,8 +44,6 @@ pub(crate) const UNSUPPORTED: &[&str] = &[
     "durationRound",
     "duration",
     // crypto: needs bcrypt/x509/AES dependencies not in the tree
-    "bcrypt",
-    "htpasswd",
     "genPrivateKey",
     "derivePassword",
     "buildCustomCert",
@@ -64,13 +60,14 @@ pub(crate) const UNSUPPORTED: &[&str] = &[
     "semverCompare",
     "urlParse",
     "urlJoin",
-    "typeIsLike",
 ];
 
 pub(crate) const FUNCTIONS: &[(&str, Func)] = &[
     ("hello", hello),
     // strings
     ("upper", upper),
+    ("swapcase", swapcase),
+    ("untitle", untitle),
     ("lower", lower),
     ("title", title),
     ("substr", substr),
@@ -164,6 +161,7 @@ pub(crate) const FUNCTIONS: &[(&str, Func)] = &[
     ("mustDeepCopy", deep_copy),
     ("typeOf", type_of),
     ("typeIs", type_is),
+    ("typeIsLike", type_is_like),
     ("kindOf", kind_of),
     ("kindIs", kind_is),
     ("deepEqual", deep_equal),
@@ -230,6 +228,8 @@ pub(crate) const FUNCTIONS: &[(&str, Func)] = &[
     ("mustChunk", chunk),
     // random, ids
     ("uuidv4", uuidv4),
+    ("bcrypt", bcrypt_hash),
+    ("htpasswd", htpasswd),
     ("randBytes", rand_bytes),
     // regular expressions
     ("regexMatch", regex_match),
@@ -266,14 +266,97 @@ fn hello(call: &Call<'_>, args: &[Value]) -> FResult {
 
 // ---------------------------------------------------------------- strings
 
+/// Go's `unicode.ToUpper`: one rune to one rune (`ß` stays `ß`).
+fn rune_upper(c: char) -> char {
+    let mut up = c.to_uppercase();
+    match (up.next(), up.next()) {
+        (Some(u), None) => u,
+        _ => c,
+    }
+}
+
+/// Go's `unicode.ToTitle`: like upper case except for the Latin digraphs.
+fn rune_title(c: char) -> char {
+    match c {
+        '\u{01C4}'..='\u{01C6}' => '\u{01C5}',
+        '\u{01C7}'..='\u{01C9}' => '\u{01C8}',
+        '\u{01CA}'..='\u{01CC}' => '\u{01CB}',
+        '\u{01F1}'..='\u{01F3}' => '\u{01F2}',
+        c => rune_upper(c),
+    }
+}
+
+/// Go's `unicode.ToLower` (`İ` becomes `i`; no context-dependent final sigma).
+fn rune_lower(c: char) -> char {
+    c.to_lowercase().next().unwrap_or(c)
+}
+
+/// Go's `strings.ToUpper` (ASCII input is mapped byte-wise, so invalid
+/// UTF-8 only changes when there is non-ASCII text).
 fn upper(call: &Call<'_>, args: &[Value]) -> FResult {
     arity(call, args, 1)?;
-    s(text_arg(args, 0)?.to_uppercase())
+    let bytes = string_arg(args, 0)?;
+    if bytes.is_ascii() {
+        return s(bytes.to_ascii_uppercase());
+    }
+    s(text_arg(args, 0)?
+        .chars()
+        .map(rune_upper)
+        .collect::<String>())
 }
 
 fn lower(call: &Call<'_>, args: &[Value]) -> FResult {
     arity(call, args, 1)?;
-    s(text_arg(args, 0)?.to_lowercase())
+    let bytes = string_arg(args, 0)?;
+    if bytes.is_ascii() {
+        return s(bytes.to_ascii_lowercase());
+    }
+    s(text_arg(args, 0)?
+        .chars()
+        .map(rune_lower)
+        .collect::<String>())
+}
+
+/// goutils `SwapCase`.
+fn swapcase(call: &Call<'_>, args: &[Value]) -> FResult {
+    arity(call, args, 1)?;
+    let out: String = text_arg(args, 0)?
+        .chars()
+        .map(|c| {
+            if c.is_uppercase() || is_title_case(c) {
+                rune_lower(c)
+            } else if c.is_lowercase() {
+                rune_upper(c)
+            } else {
+                c
+            }
+        })
+        .collect();
+    s(out)
+}
+
+/// The Unicode title-case letters (category Lt).
+fn is_title_case(c: char) -> bool {
+    matches!(c, '\u{01C5}' | '\u{01C8}' | '\u{01CB}' | '\u{01F2}' | '\u{1F88}'..='\u{1F8F}' | '\u{1F98}'..='\u{1F9F}' | '\u{1FA8}'..='\u{1FAF}' | '\u{1FBC}' | '\u{1FCC}' | '\u{1FFC}')
+}
+
+/// Sprig's `untitle`: lower-case the first letter of each space-separated word.
+fn untitle(call: &Call<'_>, args: &[Value]) -> FResult {
+    arity(call, args, 1)?;
+    let mut out = String::new();
+    let mut at_word_start = true;
+    for c in text_arg(args, 0)?.chars() {
+        if at_word_start && !is_go_space(c) {
+            out.push(rune_lower(c));
+            at_word_start = false;
+        } else {
+            out.push(c);
+        }
+        if is_go_space(c) {
+            at_word_start = true;
+        }
+    }
+    s(out)
 }
 
 /// Go's `strings.Title`: upper-case the first letter of each word.
@@ -293,7 +376,7 @@ fn title(call: &Call<'_>, args: &[Value]) -> FResult {
     let mut prev_sep = true;
     for c in text.chars() {
         if prev_sep {
-            out.extend(c.to_uppercase());
+            out.push(rune_title(c));
         } else {
             out.push(c);
         }
@@ -1233,6 +1316,15 @@ fn type_is(call: &Call<'_>, args: &[Value]) -> FResult {
     ))
 }
 
+fn type_is_like(call: &Call<'_>, args: &[Value]) -> FResult {
+    arity(call, args, 2)?;
+    let target = string_arg(args, 0)?;
+    let t = type_name(&args[1]).as_bytes();
+    Ok(Value::Bool(
+        target == t || [b"*".as_slice(), target].concat() == t,
+    ))
+}
+
 fn kind_of(call: &Call<'_>, args: &[Value]) -> FResult {
     arity(call, args, 1)?;
     s(args[0].kind_name())
@@ -1724,6 +1816,39 @@ fn chunk(call: &Call<'_>, args: &[Value]) -> FResult {
 }
 
 // ---------------------------------------------------------------- random
+
+/// Sprig's `bcrypt`: `$2a$`, cost 10, random salt; Go's errors are returned
+/// as the result text, as Sprig does.
+fn bcrypt_text(password: &[u8]) -> Vec<u8> {
+    // Go's x/crypto refuses more than 72 bytes (72 itself is accepted).
+    if password.len() > 72 {
+        return b"failed to encrypt string with bcrypt: bcrypt: password length exceeds 72 bytes"
+            .to_vec();
+    }
+    match bcrypt::hash_with_result(password, 10) {
+        Ok(parts) => parts.format_for_version(bcrypt::Version::TwoA).into_bytes(),
+        Err(_) => b"failed to encrypt string with bcrypt".to_vec(),
+    }
+}
+
+fn bcrypt_hash(call: &Call<'_>, args: &[Value]) -> FResult {
+    arity(call, args, 1)?;
+    s(bcrypt_text(string_arg(args, 0)?))
+}
+
+fn htpasswd(call: &Call<'_>, args: &[Value]) -> FResult {
+    arity(call, args, 2)?;
+    let (user, password) = (string_arg(args, 0)?, string_arg(args, 1)?);
+    if user.contains(&b':') {
+        let mut out = b"invalid username: ".to_vec();
+        out.extend_from_slice(user);
+        return s(out);
+    }
+    let mut out = user.to_vec();
+    out.push(b':');
+    out.extend_from_slice(&bcrypt_text(password));
+    s(out)
+}
 
 fn uuidv4(call: &Call<'_>, args: &[Value]) -> FResult {
     arity(call, args, 0)?;
