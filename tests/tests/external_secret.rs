@@ -901,3 +901,107 @@ async fn a_planted_secret_value_reaches_no_log_event_status_metric_or_error() {
         assert!(!text.contains("c4n4ry"), "part of the planted value leaked");
     }
 }
+
+struct BenchRow {
+    scenario: &'static str,
+    externalsecrets: usize,
+    aws_secrets: usize,
+    first_sync: Duration,
+    first_sync_calls: u64,
+    cycle_calls: u64,
+    cycle_detail: BTreeMap<String, u64>,
+}
+
+async fn bench_scenario(scenario: &'static str, es_count: usize, secret_count: usize) -> BenchRow {
+    let Setup { env, ns, client, sm } = setup("es-bench").await;
+    let n = ns.name().to_owned();
+    static_store(&client, &n).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    let limit = Arc::new(tokio::sync::Semaphore::new(16));
+    for i in 0..secret_count {
+        let (sm, n, limit) = (sm.clone(), n.clone(), limit.clone());
+        tasks.spawn(async move {
+            let _p = limit.acquire().await;
+            create_string(&sm, &format!("{n}/b{i}"), &format!(r#"{{"v":"value-{i}"}}"#), &[]).await;
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    let proxy = FaultProxy::start(env.moto_endpoint()).await.expect("proxy");
+    let _ctl = start_controller(client.clone(), &n, &proxy.endpoint());
+
+    let t0 = std::time::Instant::now();
+    for i in 0..es_count {
+        let (client, n, limit) = (client.clone(), n.clone(), limit.clone());
+        tasks.spawn(async move {
+            let _p = limit.acquire().await;
+            let yaml = format!(
+                "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {{name: e{i}}}\nspec:\n  refreshInterval: 1m\n  secretStoreRef: {{name: aws}}\n  data:\n  - {{secretKey: v, remoteRef: {{key: {n}/b{}, property: v}}}}\n",
+                i % secret_count
+            );
+            let _: ExternalSecret = apply(&client, Some(&n), &yaml).await;
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    let api: Api<ExternalSecret> = Api::namespaced(client.clone(), &n);
+    let ready = |e: &ExternalSecret| {
+        e.status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+    };
+    let first: BTreeMap<String, String> = eventually("first full sync", Duration::from_secs(300), || async {
+        let items = api.list(&ListParams::default()).await.ok()?.items;
+        (items.len() == es_count && items.iter().all(ready)).then(|| {
+            items
+                .iter()
+                .map(|e| (e.name_any(), format!("{:?}", e.status.as_ref().and_then(|s| s.refresh_time.clone()))))
+                .collect()
+        })
+    })
+    .await;
+    let first_sync = t0.elapsed();
+    let first_sync_calls = proxy.total_requests();
+    proxy.reset_counts();
+    eventually("one refresh cycle", Duration::from_secs(200), || async {
+        let items = api.list(&ListParams::default()).await.ok()?.items;
+        items
+            .iter()
+            .all(|e| first.get(&e.name_any()) != Some(&format!("{:?}", e.status.as_ref().and_then(|s| s.refresh_time.clone()))))
+            .then_some(())
+    })
+    .await;
+    let cycle_calls = proxy.total_requests();
+    let cycle_detail = proxy.request_counts();
+    BenchRow { scenario, externalsecrets: es_count, aws_secrets: secret_count, first_sync, first_sync_calls, cycle_calls, cycle_detail }
+}
+
+/// `scripts/bench-external`: 1,000 ExternalSecrets (refreshInterval 1m) over 1,000 AWS secrets and
+/// over 50 shared secrets; AWS calls counted by a pass-through proxy in front of moto. ESO's model
+/// (one GetSecretValue per ExternalSecret per refresh, §4.2 of the spec) is the baseline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark; run scripts/bench-external"]
+async fn benchmark_aws_calls_and_first_sync_of_many_external_secrets() {
+    let es_count: usize = std::env::var("SEALKIT_BENCH_ES").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    let shared: usize = std::env::var("SEALKIT_BENCH_SHARED").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
+    let rows = vec![
+        bench_scenario("one AWS secret per ES", es_count, es_count).await,
+        bench_scenario("ESs share AWS secrets", es_count, shared).await,
+    ];
+    println!();
+    println!("| scenario | ExternalSecrets | AWS secrets | first full sync | AWS calls, first sync | AWS calls per 1m refresh cycle (sealkit) | ESO model per cycle | fewer calls |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for r in &rows {
+        println!(
+            "| {} | {} | {} | {:.1} s | {} | {} {:?} | {} | {:.0}x |",
+            r.scenario,
+            r.externalsecrets,
+            r.aws_secrets,
+            r.first_sync.as_secs_f64(),
+            r.first_sync_calls,
+            r.cycle_calls,
+            r.cycle_detail,
+            r.externalsecrets,
+            r.externalsecrets as f64 / r.cycle_calls.max(1) as f64
+        );
+    }
+}

@@ -192,16 +192,26 @@ impl ValueCache {
                     .extend(waiters);
                 keys.push(k);
             }
-            // Revalidate by ListSecrets when it costs fewer calls than fetching the cached keys.
-            let cached_current: usize = keys
+            // Revalidate every cached value of the store with one ListSecrets sweep when the sweep
+            // (one call per 100 secrets in the account) costs no more than fetching them all in
+            // batches of 20; the first sweep also learns the account size.
+            let stale_cached = keys
                 .iter()
                 .filter(|k| {
                     k.is_current() && matches!(s.entries.get(*k), Some(Entry { answer: Ok(_), .. }))
                 })
                 .count();
-            let pages = s.account_size.map(|n| n / 100 + 1).unwrap_or(usize::MAX);
-            let sweep =
-                s.list_allowed && cached_current > 0 && pages <= cached_current.div_ceil(20);
+            let cached_total = s
+                .entries
+                .iter()
+                .filter(|(k, e)| k.is_current() && e.answer.is_ok())
+                .count();
+            let sweep = s.list_allowed
+                && stale_cached > 0
+                && match s.account_size {
+                    Some(n) => n / 100 < cached_total.div_ceil(20),
+                    None => cached_total >= 100,
+                };
             (keys, sweep)
         };
 
@@ -251,24 +261,44 @@ impl ValueCache {
                     tracing::debug!(error = %e, "ListSecrets revalidation failed; fetching instead")
                 }
             }
-        } else if state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .account_size
-            .is_none()
-            && keys.iter().filter(|k| k.is_current()).count() >= 100
-        {
-            // Learn the account size once so later refreshes can price a sweep.
-            if let Ok(listed) = store.client.list_secrets(&ListFilter::default()).await {
-                state.lock().unwrap_or_else(|e| e.into_inner()).account_size = Some(listed.len());
-            }
         }
 
         let (current, other): (Vec<RemoteKey>, Vec<RemoteKey>) =
             to_fetch.into_iter().partition(RemoteKey::is_current);
         let mut singles: Vec<RemoteKey> = other;
+        let mut piggyback: Vec<RemoteKey> = Vec::new();
+        let wanted: std::collections::HashSet<String> =
+            current.iter().map(|k| k.id().to_owned()).collect();
         if store.client.batch_allowed() {
-            let ids: Vec<String> = current.iter().map(|k| k.id().to_owned()).collect();
+            let mut ids: Vec<String> = current.iter().map(|k| k.id().to_owned()).collect();
+            // Free slots of the last batch carry the oldest other cached values: they cost no
+            // extra call and will be due soon.
+            let free = (20 - ids.len() % 20) % 20;
+            if !ids.is_empty() && free > 0 {
+                let requested: std::collections::HashSet<&str> =
+                    ids.iter().map(String::as_str).collect();
+                let s = state.lock().unwrap_or_else(|e| e.into_inner());
+                let mut oldest: Vec<(Instant, &RemoteKey)> = s
+                    .entries
+                    .iter()
+                    .filter(|(k, e)| {
+                        k.is_current()
+                            && e.answer.is_ok()
+                            && e.validated_at + Duration::from_secs(1) < started
+                            && !requested.contains(k.id())
+                            && !s.inflight.contains_key(*k)
+                    })
+                    .map(|(k, e)| (e.validated_at, k))
+                    .collect();
+                oldest.sort();
+                piggyback = oldest
+                    .into_iter()
+                    .take(free)
+                    .map(|(_, k)| k.clone())
+                    .collect();
+                drop(requested);
+                ids.extend(piggyback.iter().map(|k| k.id().to_owned()));
+            }
             for chunk in ids.chunks(20) {
                 match store.client.batch_get(chunk).await {
                     Ok(results) => {
@@ -290,17 +320,22 @@ impl ValueCache {
                                 Err(_) => {}
                             }
                         }
-                        singles.extend(chunk.iter().filter(|id| !seen.contains(*id)).map(|id| {
+                        singles.extend(
+                            chunk
+                                .iter()
+                                .filter(|id| !seen.contains(*id) && wanted.contains(*id))
+                                .map(|id| RemoteKey::Value {
+                                    id: id.clone(),
+                                    version: None,
+                                }),
+                        );
+                    }
+                    Err(AwsError::AccessDenied { .. }) => {
+                        singles.extend(chunk.iter().filter(|id| wanted.contains(*id)).map(|id| {
                             RemoteKey::Value {
                                 id: id.clone(),
                                 version: None,
                             }
-                        }));
-                    }
-                    Err(AwsError::AccessDenied { .. }) => {
-                        singles.extend(chunk.iter().map(|id| RemoteKey::Value {
-                            id: id.clone(),
-                            version: None,
                         }));
                     }
                     Err(e) => {
@@ -342,6 +377,17 @@ impl ValueCache {
         answers.extend(fetched);
 
         let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+        for key in piggyback {
+            if let Some(answer @ (Ok(_) | Err(AwsError::NotFound))) = answers.remove(&key) {
+                s.entries.insert(
+                    key,
+                    Entry {
+                        answer,
+                        validated_at: started,
+                    },
+                );
+            }
+        }
         for key in keys {
             let answer = answers.remove(&key).unwrap_or(Err(AwsError::Transport {
                 operation: "BatchGetSecretValue",

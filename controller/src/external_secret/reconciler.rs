@@ -193,10 +193,9 @@ pub async fn reconcile(es: Arc<ExternalSecret>, ctx: Arc<Context>) -> Result<Act
         .observe(started.elapsed().as_secs_f64());
     match &result {
         Ok(_) => {
-            ctx.failures
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&key);
+            let mut failures = ctx.failures.lock().unwrap_or_else(|e| e.into_inner());
+            failures.remove(&key);
+            ctx.metrics.not_ready.set(failures.len() as i64);
         }
         Err(e) => {
             {
@@ -216,6 +215,7 @@ pub async fn reconcile(es: Arc<ExternalSecret>, ctx: Arc<Context>) -> Result<Act
                         fingerprint: fp,
                     },
                 );
+                ctx.metrics.not_ready.set(failures.len() as i64);
             }
             ctx.metrics.sync(e.reason());
             tracing::warn!(externalsecret = %key, reason = e.reason(), error = %e, "sync failed");
