@@ -500,4 +500,240 @@ mod cluster {
         );
         assert!(out.stdout.is_empty());
     }
+
+    /// A stand-in controller on the host's non-loopback address (Endpoints may not be loopback):
+    /// GET /v1/cert.pem, 404 for /v1/recipients (like Bitnami's), POST /v1/verify answers 200
+    /// for a SealedSecret named `good` and 409 otherwise, POST /v1/rotate echoes the body.
+    fn fake_controller(cert_pem: String) -> (String, u16) {
+        use std::io::Read;
+        let out = Command::new("hostname").arg("-I").output().unwrap();
+        let ip = String::from_utf8(out.stdout)
+            .unwrap()
+            .split_whitespace()
+            .find(|a| {
+                a.parse::<std::net::Ipv4Addr>()
+                    .is_ok_and(|ip| !ip.is_loopback())
+            })
+            .expect("the host needs a non-loopback IPv4 address for the service-proxy test")
+            .to_owned();
+        let listener = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 8192];
+                let (head, mut body) = loop {
+                    let n = stream.read(&mut chunk).unwrap_or(0);
+                    if n == 0 {
+                        break (String::new(), Vec::new());
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break (
+                            String::from_utf8_lossy(&buf[..i]).into_owned(),
+                            buf[i + 4..].to_vec(),
+                        );
+                    }
+                };
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                    })
+                    .unwrap_or(0);
+                while body.len() < length {
+                    let n = stream.read(&mut chunk).unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    body.extend_from_slice(&chunk[..n]);
+                }
+                let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
+                let (status, answer): (&str, Vec<u8>) = match path.as_str() {
+                    "/v1/cert.pem" => ("200 OK", cert_pem.clone().into_bytes()),
+                    "/v1/verify" => {
+                        let doc: serde_json::Value =
+                            serde_json::from_slice(&body).unwrap_or_default();
+                        if doc["metadata"]["name"] == "good" {
+                            ("200 OK", Vec::new())
+                        } else {
+                            ("409 Conflict", Vec::new())
+                        }
+                    }
+                    "/v1/rotate" => {
+                        let mut doc: serde_json::Value =
+                            serde_json::from_slice(&body).unwrap_or_default();
+                        doc["metadata"]["creationTimestamp"] = "2026-01-01T00:00:00Z".into();
+                        doc["metadata"]["annotations"] = serde_json::json!({"rotated": "yes"});
+                        ("200 OK", serde_json::to_vec(&doc).unwrap())
+                    }
+                    _ => ("404 Not Found", b"404 page not found\n".to_vec()),
+                };
+                let head = format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    answer.len()
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&answer);
+            }
+        });
+        (ip, port)
+    }
+
+    async fn expose(ns: &str, ip: &str, port: u16) {
+        use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
+        let env = sealkit_e2e::TestEnv::get();
+        let client = env.client().await;
+        let name = "sealed-secrets-controller";
+        let svc = Service {
+            metadata: ObjectMeta {
+                name: Some(name.to_owned()),
+                ..ObjectMeta::default()
+            },
+            spec: Some(ServiceSpec {
+                ports: Some(vec![ServicePort {
+                    name: Some("http".to_owned()),
+                    port: 8080,
+                    target_port: Some(
+                        k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(i32::from(
+                            port,
+                        )),
+                    ),
+                    ..ServicePort::default()
+                }]),
+                ..ServiceSpec::default()
+            }),
+            ..Service::default()
+        };
+        Api::<Service>::namespaced(client.clone(), ns)
+            .create(&PostParams::default(), &svc)
+            .await
+            .unwrap();
+        // The API server proxies only to endpoint addresses that belong to a Pod with that IP:
+        // make a Pod (never scheduled: there is no kubelet) and give it the host's IP.
+        let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(client.clone(), ns);
+        let pod: k8s_openapi::api::core::v1::Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "fake-controller"},
+            "spec": {"automountServiceAccountToken": false, "containers": [{"name": "c", "image": "none"}]}
+        }))
+        .unwrap();
+        let mut created = None;
+        for _ in 0..50 {
+            // the namespace's default ServiceAccount appears a moment after the namespace
+            match pods.create(&PostParams::default(), &pod).await {
+                Ok(p) => {
+                    created = Some(p);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+            }
+        }
+        created.expect("creating the stand-in Pod failed");
+        let status = serde_json::json!({"status": {"podIP": ip, "podIPs": [{"ip": ip}]}});
+        pods.patch_status(
+            "fake-controller",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&status),
+        )
+        .await
+        .unwrap();
+        // kube-apiserver 1.37 finds proxy targets through EndpointSlices.
+        use k8s_openapi::api::discovery::v1::{Endpoint, EndpointPort, EndpointSlice};
+        let slice = EndpointSlice {
+            metadata: ObjectMeta {
+                name: Some(format!("{name}-manual")),
+                labels: Some(std::collections::BTreeMap::from([(
+                    "kubernetes.io/service-name".to_owned(),
+                    name.to_owned(),
+                )])),
+                ..ObjectMeta::default()
+            },
+            address_type: "IPv4".to_owned(),
+            endpoints: Some(vec![Endpoint {
+                addresses: vec![ip.to_owned()],
+                target_ref: Some(k8s_openapi::api::core::v1::ObjectReference {
+                    kind: Some("Pod".to_owned()),
+                    name: Some("fake-controller".to_owned()),
+                    namespace: Some(ns.to_owned()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }]),
+            ports: Some(vec![EndpointPort {
+                name: Some("http".to_owned()),
+                port: Some(i32::from(port)),
+                protocol: Some("TCP".to_owned()),
+                ..Default::default()
+            }]),
+        };
+        Api::<EndpointSlice>::namespaced(client, ns)
+            .create(&PostParams::default(), &slice)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_service_proxy_serves_the_certificate_verify_and_rotate() {
+        let env = sealkit_e2e::TestEnv::get();
+        let ns = env.fresh_namespace("cli-proxy").await;
+        let cert_pem = std::fs::read_to_string(&keys().cert).unwrap();
+        let (ip, port) = fake_controller(cert_pem.clone());
+        expose(ns.name(), &ip, port).await;
+        let kubeconfig = env.kubeconfig_path().display().to_string();
+
+        // kubeseal and sealkit fetch the same certificate through the API server.
+        let theirs = kubeseal(
+            &[
+                "--kubeconfig",
+                &kubeconfig,
+                "--controller-namespace",
+                ns.name(),
+                "--fetch-cert",
+            ],
+            b"",
+        );
+        assert_eq!(theirs, cert_pem);
+        let ours = ok("sealkit", sealkit_in(ns.name(), &["--fetch-cert"], b""));
+        assert_eq!(ours, cert_pem);
+
+        // No recipients (404): the Bitnami format, which kubeseal opens.
+        let sealed = ok(
+            "sealkit",
+            sealkit_in(ns.name(), &[], secret(None).as_bytes()),
+        );
+        let unsealed = kubeseal(
+            &["--recovery-unseal", "--recovery-private-key", key()],
+            sealed.as_bytes(),
+        );
+        assert_eq!(data_of(&unsealed), expected_data());
+
+        // --validate: 200 is success, 409 is kubeseal's error.
+        let good = sealed.replace("\"name\": \"interop\"", "\"name\": \"good\"");
+        ok(
+            "sealkit",
+            sealkit_in(ns.name(), &["--validate"], good.as_bytes()),
+        );
+        let out = sealkit_in(ns.name(), &["--validate"], sealed.as_bytes());
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            stderr.starts_with("error: unable to decrypt sealed secret: interop"),
+            "{stderr}"
+        );
+
+        // --re-encrypt prints the controller's answer without creationTimestamp.
+        let rotated = ok(
+            "sealkit",
+            sealkit_in(
+                ns.name(),
+                &["--re-encrypt", "-o", "yaml"],
+                sealed.as_bytes(),
+            ),
+        );
+        assert!(rotated.contains("    rotated: \"yes\"\n"), "{rotated}");
+        assert!(!rotated.contains("creationTimestamp"), "{rotated}");
+    }
 }
