@@ -68,6 +68,16 @@ fn table(dialect: Dialect) -> &'static HashMap<&'static str, Func> {
     }
 }
 
+/// Names of the known functions of `dialect` that are not implemented, sorted.
+pub(crate) fn unsupported_names(dialect: Dialect) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = crate::sprig::UNSUPPORTED.to_vec();
+    if dialect == Dialect::ExternalSecrets {
+        names.extend_from_slice(crate::eso::UNSUPPORTED);
+    }
+    names.sort_unstable();
+    names
+}
+
 /// Names of every function implemented for `dialect`, sorted.
 pub(crate) fn names(dialect: Dialect) -> Vec<&'static str> {
     let mut names: Vec<_> = table(dialect).keys().copied().collect();

@@ -155,5 +155,12 @@ pub fn functions(dialect: Dialect) -> Vec<&'static str> {
     function::names(dialect)
 }
 
+/// The names of the functions `dialect` defines (Sprig or ESO) that this
+/// crate does not implement; a template calling one fails to parse with
+/// "function X is not supported by sealkit". Sorted.
+pub fn unsupported_functions(dialect: Dialect) -> Vec<&'static str> {
+    function::unsupported_names(dialect)
+}
+
 #[cfg(test)]
 mod tests;
