@@ -301,16 +301,18 @@ fn parse_sealed_secret(body: &[u8]) -> Result<sealkit_api::SealedSecret, Respons
             ))
         });
     }
-    match serde_saphyr::from_multiple::<serde_json::Value>(text) {
-        Ok(docs) if docs.len() == 1 => {
-            serde_json::from_value(docs.into_iter().next().unwrap_or_default())
-                .or_else(|_| bad("the body is not a SealedSecret".into()))
-        }
+    // Typed, not via `serde_json::Value`: untyped YAML would turn `namespace: n` into `false`.
+    match serde_saphyr::from_multiple::<sealkit_api::SealedSecret>(text) {
+        Ok(docs) if docs.len() == 1 => docs
+            .into_iter()
+            .next()
+            .ok_or(())
+            .or_else(|()| bad("the body is not a SealedSecret".into())),
         Ok(docs) => bad(format!(
             "expected exactly one SealedSecret document, found {}",
             docs.len()
         )),
-        Err(_) => bad("the body is neither JSON nor YAML".into()),
+        Err(_) => bad("the body is neither a JSON nor a YAML SealedSecret".into()),
     }
 }
 
@@ -420,5 +422,10 @@ mod tests {
         let one = b"apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata: {name: a, namespace: n}\nspec: {encryptedData: {x: AgA=}}\n";
         let ss = parse_sealed_secret(one).unwrap();
         assert_eq!(ss.spec.encrypted_data["x"], "AgA=");
+        assert_eq!(
+            ss.metadata.namespace.as_deref(),
+            Some("n"),
+            "YAML 1.1 booleans stay strings"
+        );
     }
 }

@@ -29,7 +29,10 @@ const KEY_LABEL: &str = "sealedsecrets.bitnami.com/sealed-secrets-key";
 
 /// Installs our CRD (server-side apply, idempotent across parallel tests).
 async fn ensure_crd(client: &kube::Client) {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/crds/bitnami.com_sealedsecrets.yaml");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../deploy/crds/bitnami.com_sealedsecrets.yaml"
+    );
     let text = std::fs::read_to_string(path).expect("read the CRD");
     let crd: CustomResourceDefinition = serde_saphyr::from_str(&text).expect("parse the CRD");
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
@@ -76,7 +79,10 @@ impl Controller {
             .args(["--all-namespaces=false", "--controller-namespace", ns])
             .args(["--external-secrets=false", "--leader-elect=false"])
             .args(["--listen-addr", &format!("127.0.0.1:{http_port}")])
-            .args(["--listen-metrics-addr", &format!("127.0.0.1:{metrics_port}")])
+            .args([
+                "--listen-metrics-addr",
+                &format!("127.0.0.1:{metrics_port}"),
+            ])
             .args(["--key-size", "2048"])
             .args(extra)
             .stdin(Stdio::null())
@@ -101,7 +107,10 @@ impl Controller {
                 return;
             }
             if started.elapsed() > WAIT {
-                panic!("controller not ready after {WAIT:?}; log:\n{}", self.log_text());
+                panic!(
+                    "controller not ready after {WAIT:?}; log:\n{}",
+                    self.log_text()
+                );
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
@@ -112,19 +121,26 @@ impl Controller {
     }
 
     async fn cert(&self) -> String {
-        let (code, body) = http_get(&format!("{}/v1/cert.pem", self.http)).await.expect("GET cert.pem");
+        let (code, body) = http_get(&format!("{}/v1/cert.pem", self.http))
+            .await
+            .expect("GET cert.pem");
         assert_eq!(code, 200, "{body}");
         body
     }
 
     async fn recipients(&self) -> Vec<sealkit_crypto::AgeRecipient> {
-        let (code, body) = http_get(&format!("{}/v1/recipients", self.http)).await.expect("GET recipients");
+        let (code, body) = http_get(&format!("{}/v1/recipients", self.http))
+            .await
+            .expect("GET recipients");
         assert_eq!(code, 200, "{body}");
         sealkit_crypto::keys::parse_recipients(&body).expect("recipients")
     }
 
     async fn metrics_text(&self) -> String {
-        http_get(&format!("{}/metrics", self.metrics)).await.expect("GET metrics").1
+        http_get(&format!("{}/metrics", self.metrics))
+            .await
+            .expect("GET metrics")
+            .1
     }
 
     fn stop(self) -> String {
@@ -151,7 +167,10 @@ async fn http_request(method: &str, url: &str, body: &[u8]) -> Option<(u16, Stri
     let text = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n")?;
     let code = head.split_whitespace().nth(1)?.parse().ok()?;
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         dechunk(body)
     } else {
         body.to_owned()
@@ -162,7 +181,9 @@ async fn http_request(method: &str, url: &str, body: &[u8]) -> Option<(u16, Stri
 fn dechunk(mut body: &str) -> String {
     let mut out = String::new();
     while let Some((size, rest)) = body.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else { break };
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
         if n == 0 || rest.len() < n {
             break;
         }
@@ -185,9 +206,18 @@ fn kubeseal(args: &[&str], input: &str) -> String {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start kubeseal");
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().expect("kubeseal");
-    assert!(out.status.success(), "kubeseal failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "kubeseal failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -198,9 +228,20 @@ fn write_temp(env: &TestEnv, name: &str, content: &str) -> PathBuf {
 }
 
 /// A Secret manifest as kubeseal input (JSON).
-fn secret_json(ns: &str, name: &str, data: &[(&str, &str)], annotations: &[(&str, &str)]) -> String {
-    let data: BTreeMap<_, _> = data.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    let annotations: BTreeMap<_, _> = annotations.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+fn secret_json(
+    ns: &str,
+    name: &str,
+    data: &[(&str, &str)],
+    annotations: &[(&str, &str)],
+) -> String {
+    let data: BTreeMap<_, _> = data
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let annotations: BTreeMap<_, _> = annotations
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     serde_json::json!({
         "apiVersion": "v1", "kind": "Secret",
         "metadata": {"name": name, "namespace": ns, "annotations": annotations},
@@ -210,7 +251,12 @@ fn secret_json(ns: &str, name: &str, data: &[(&str, &str)], annotations: &[(&str
 }
 
 /// Seals with kubeseal `--cert` and returns the SealedSecret.
-async fn kubeseal_sealed(env: &TestEnv, controller: &Controller, secret: &str, extra: &[&str]) -> SealedSecret {
+async fn kubeseal_sealed(
+    env: &TestEnv,
+    controller: &Controller,
+    secret: &str,
+    extra: &[&str],
+) -> SealedSecret {
     let cert = write_temp(env, "cert.pem", &controller.cert().await);
     let mut args = vec!["--cert", cert.to_str().unwrap(), "-o", "json"];
     args.extend_from_slice(extra);
@@ -218,7 +264,13 @@ async fn kubeseal_sealed(env: &TestEnv, controller: &Controller, secret: &str, e
 }
 
 /// A SealedSecret built with sealkit-crypto: `items` sealed for `scope` in the given format.
-fn crypto_sealed(ns: &str, name: &str, scope: Scope, target: &SealingTarget, items: &[(&str, &[u8])]) -> SealedSecret {
+fn crypto_sealed(
+    ns: &str,
+    name: &str,
+    scope: Scope,
+    target: &SealingTarget,
+    items: &[(&str, &[u8])],
+) -> SealedSecret {
     let mut ss: SealedSecret = serde_json::from_value(serde_json::json!({
         "apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
         "metadata": {"name": name, "namespace": ns},
@@ -231,8 +283,12 @@ fn crypto_sealed(ns: &str, name: &str, scope: Scope, target: &SealingTarget, ite
         ss.metadata.annotations = Some(annotations);
     }
     for (item, value) in items {
-        let sealed = target.seal(&Binding::new(scope.clone(), *item), value).expect("seal");
-        ss.spec.encrypted_data.insert(item.to_string(), sealkit_crypto::base64::encode(&sealed));
+        let sealed = target
+            .seal(&Binding::new(scope.clone(), *item), value)
+            .expect("seal");
+        ss.spec
+            .encrypted_data
+            .insert(item.to_string(), sealkit_crypto::base64::encode(&sealed));
     }
     ss
 }
@@ -244,13 +300,18 @@ async fn create(client: &kube::Client, ns: &str, ss: &SealedSecret) -> SealedSec
     ss.metadata.resource_version = None;
     ss.metadata.uid = None;
     ss.metadata.creation_timestamp = None;
-    api.create(&PostParams::default(), &ss).await.expect("create SealedSecret")
+    api.create(&PostParams::default(), &ss)
+        .await
+        .expect("create SealedSecret")
 }
 
 /// Waits for the Secret `name` and returns its data as strings.
 async fn secret_data(client: &kube::Client, ns: &str, name: &str) -> BTreeMap<String, String> {
     let api: Api<Secret> = Api::namespaced(client.clone(), ns);
-    let secret = eventually(&format!("Secret {ns}/{name}"), WAIT, || async { api.get_opt(name).await.ok()? }).await;
+    let secret = eventually(&format!("Secret {ns}/{name}"), WAIT, || async {
+        api.get_opt(name).await.ok()?
+    })
+    .await;
     data_strings(&secret)
 }
 
@@ -266,16 +327,24 @@ fn data_strings(secret: &Secret) -> BTreeMap<String, String> {
 /// Waits until the SealedSecret has a `Synced` condition with `status` and returns the object.
 async fn synced(client: &kube::Client, ns: &str, name: &str, status: &str) -> SealedSecret {
     let api: Api<SealedSecret> = Api::namespaced(client.clone(), ns);
-    eventually(&format!("SealedSecret {ns}/{name} Synced={status}"), WAIT, || async {
-        let ss = api.get(name).await.ok()?;
-        let c = ss.synced_condition()?;
-        (c.status == status && ss.status.as_ref()?.observed_generation == ss.metadata.generation).then_some(ss)
-    })
+    eventually(
+        &format!("SealedSecret {ns}/{name} Synced={status}"),
+        WAIT,
+        || async {
+            let ss = api.get(name).await.ok()?;
+            let c = ss.synced_condition()?;
+            (c.status == status
+                && ss.status.as_ref()?.observed_generation == ss.metadata.generation)
+                .then_some(ss)
+        },
+    )
     .await
 }
 
 fn condition_message(ss: &SealedSecret) -> String {
-    ss.synced_condition().and_then(|c| c.message.clone()).unwrap_or_default()
+    ss.synced_condition()
+        .and_then(|c| c.message.clone())
+        .unwrap_or_default()
 }
 
 async fn events_of(client: &kube::Client, ns: &str, name: &str) -> Vec<Event> {
@@ -290,7 +359,10 @@ async fn events_of(client: &kube::Client, ns: &str, name: &str) -> Vec<Event> {
 }
 
 fn pairs(items: &[(&str, &str)]) -> BTreeMap<String, String> {
-    items.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    items
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 async fn setup(prefix: &str) -> (&'static TestEnv, TestNamespace, kube::Client) {
@@ -309,14 +381,30 @@ async fn values_sealed_by_the_real_kubeseal_unseal_in_every_scope() {
     let (env, ns, client) = setup("ss-kubeseal").await;
     let ns = ns.name();
     let controller = Controller::start(env, ns, &[]).await;
-    for (name, scope) in [("strict", "strict"), ("nswide", "namespace-wide"), ("cluster", "cluster-wide")] {
-        let input = secret_json(ns, name, &[("user", "admin"), ("password", &format!("pw-{scope}"))], &[]);
+    for (name, scope) in [
+        ("strict", "strict"),
+        ("nswide", "namespace-wide"),
+        ("cluster", "cluster-wide"),
+    ] {
+        let input = secret_json(
+            ns,
+            name,
+            &[("user", "admin"), ("password", &format!("pw-{scope}"))],
+            &[],
+        );
         let ss = kubeseal_sealed(env, &controller, &input, &["--scope", scope]).await;
         create(&client, ns, &ss).await;
     }
-    for (name, scope) in [("strict", "strict"), ("nswide", "namespace-wide"), ("cluster", "cluster-wide")] {
+    for (name, scope) in [
+        ("strict", "strict"),
+        ("nswide", "namespace-wide"),
+        ("cluster", "cluster-wide"),
+    ] {
         let data = secret_data(&client, ns, name).await;
-        assert_eq!(data, pairs(&[("user", "admin"), ("password", &format!("pw-{scope}"))]));
+        assert_eq!(
+            data,
+            pairs(&[("user", "admin"), ("password", &format!("pw-{scope}"))])
+        );
         let ss = synced(&client, ns, name, "True").await;
         let condition = ss.synced_condition().unwrap();
         assert_eq!(condition.reason.as_deref(), Some("Unsealed"));
@@ -324,16 +412,35 @@ async fn values_sealed_by_the_real_kubeseal_unseal_in_every_scope() {
         assert_eq!(keys.len(), 1, "one key unsealed everything: {keys:?}");
         assert_eq!(keys[0].format, "rsa");
         assert!(keys[0].fingerprint.starts_with("rsa:SHA256:"));
-        assert_eq!(keys[0].items, vec!["password".to_string(), "user".to_string()]);
+        assert_eq!(
+            keys[0].items,
+            vec!["password".to_string(), "user".to_string()]
+        );
     }
     // the Secret is owned by its SealedSecret through exactly one controller reference
     let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
-    let owners = secrets.get("strict").await.unwrap().metadata.owner_references.unwrap();
+    let owners = secrets
+        .get("strict")
+        .await
+        .unwrap()
+        .metadata
+        .owner_references
+        .unwrap();
     assert_eq!(owners.len(), 1);
-    assert_eq!((owners[0].kind.as_str(), owners[0].controller), ("SealedSecret", Some(true)));
+    assert_eq!(
+        (owners[0].kind.as_str(), owners[0].controller),
+        ("SealedSecret", Some(true))
+    );
     // one Unsealed event per SealedSecret
     let events = events_of(&client, ns, "strict").await;
-    assert_eq!(events.iter().filter(|e| e.reason.as_deref() == Some("Unsealed")).count(), 1, "{events:?}");
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.reason.as_deref() == Some("Unsealed"))
+            .count(),
+        1,
+        "{events:?}"
+    );
     controller.stop();
 }
 
@@ -346,22 +453,54 @@ async fn values_sealed_by_sealkit_unseal_in_every_scope_mixed_with_bitnami_value
     let cert = sealkit_crypto::Certificate::from_pem(controller.cert().await.as_bytes()).unwrap();
     let hybrid = SealingTarget::from_certificate(&cert);
     let scopes = [
-        ("strict", Scope::Strict { namespace: ns.into(), name: "strict".into() }),
-        ("nswide", Scope::NamespaceWide { namespace: ns.into() }),
+        (
+            "strict",
+            Scope::Strict {
+                namespace: ns.into(),
+                name: "strict".into(),
+            },
+        ),
+        (
+            "nswide",
+            Scope::NamespaceWide {
+                namespace: ns.into(),
+            },
+        ),
         ("cluster", Scope::ClusterWide),
     ];
     for (name, scope) in &scopes {
-        let mut ss = crypto_sealed(ns, name, scope.clone(), &native, &[("age-item", b"from-age")]);
-        let rsa = crypto_sealed(ns, name, scope.clone(), &hybrid, &[("rsa-item", b"from-rsa")]);
+        let mut ss = crypto_sealed(
+            ns,
+            name,
+            scope.clone(),
+            &native,
+            &[("age-item", b"from-age")],
+        );
+        let rsa = crypto_sealed(
+            ns,
+            name,
+            scope.clone(),
+            &hybrid,
+            &[("rsa-item", b"from-rsa")],
+        );
         ss.spec.encrypted_data.extend(rsa.spec.encrypted_data);
         create(&client, ns, &ss).await;
     }
     for (name, _) in &scopes {
         let data = secret_data(&client, ns, name).await;
-        assert_eq!(data, pairs(&[("age-item", "from-age"), ("rsa-item", "from-rsa")]));
+        assert_eq!(
+            data,
+            pairs(&[("age-item", "from-age"), ("rsa-item", "from-rsa")])
+        );
         let ss = synced(&client, ns, name, "True").await;
-        let mut formats: Vec<String> =
-            ss.status.unwrap().unsealing_keys.unwrap().into_iter().map(|k| k.format).collect();
+        let mut formats: Vec<String> = ss
+            .status
+            .unwrap()
+            .unsealing_keys
+            .unwrap()
+            .into_iter()
+            .map(|k| k.format)
+            .collect();
         formats.sort();
         assert_eq!(formats, vec!["age".to_string(), "rsa".to_string()]);
     }
@@ -378,7 +517,10 @@ async fn templates_render_over_the_unsealed_items_and_metadata_is_copied() {
     let template = ss.spec.template.get_or_insert_with(Default::default);
     template.type_ = Some("kubernetes.io/basic-auth".into());
     template.data = Some(pairs(&[
-        ("config.json", "{\"user\": {{ toJson .user }}, \"password\": {{ .password | quote }}}"),
+        (
+            "config.json",
+            "{\"user\": {{ toJson .user }}, \"password\": {{ .password | quote }}}",
+        ),
         ("username", "{{ .user }}"),
     ]));
     let meta = template.metadata.get_or_insert_with(Default::default);
@@ -386,10 +528,19 @@ async fn templates_render_over_the_unsealed_items_and_metadata_is_copied() {
     meta.annotations = Some(pairs(&[("team", "core")]));
     create(&client, ns, &ss).await;
     let data = secret_data(&client, ns, "tpl").await;
-    assert_eq!(data["config.json"], "{\"user\": \"admin\", \"password\": \"s3cret\"}");
+    assert_eq!(
+        data["config.json"],
+        "{\"user\": \"admin\", \"password\": \"s3cret\"}"
+    );
     assert_eq!(data["username"], "admin");
-    assert_eq!(data["password"], "s3cret", "encrypted items stay next to templated ones");
-    let secret = Api::<Secret>::namespaced(client.clone(), ns).get("tpl").await.unwrap();
+    assert_eq!(
+        data["password"], "s3cret",
+        "encrypted items stay next to templated ones"
+    );
+    let secret = Api::<Secret>::namespaced(client.clone(), ns)
+        .get("tpl")
+        .await
+        .unwrap();
     assert_eq!(secret.type_.as_deref(), Some("kubernetes.io/basic-auth"));
     assert_eq!(secret.metadata.labels.unwrap()["app"], "db");
     assert_eq!(secret.metadata.annotations.unwrap()["team"], "core");
@@ -409,24 +560,62 @@ async fn an_unowned_secret_is_refused_and_managed_patch_and_skip_owner_behave_as
             labels: Some(pairs(&[("keep", "me")])),
             ..Default::default()
         },
-        data: Some(BTreeMap::from([("old".to_string(), ByteString(b"1".to_vec()))])),
+        data: Some(BTreeMap::from([(
+            "old".to_string(),
+            ByteString(b"1".to_vec()),
+        )])),
         ..Default::default()
     };
-    secrets.create(&PostParams::default(), &plain("unowned", &[])).await.unwrap();
-    secrets.create(&PostParams::default(), &plain("managed", &[("sealedsecrets.bitnami.com/managed", "true")])).await.unwrap();
-    secrets.create(&PostParams::default(), &plain("patched", &[("sealedsecrets.bitnami.com/patch", "true")])).await.unwrap();
+    secrets
+        .create(&PostParams::default(), &plain("unowned", &[]))
+        .await
+        .unwrap();
+    secrets
+        .create(
+            &PostParams::default(),
+            &plain("managed", &[("sealedsecrets.bitnami.com/managed", "true")]),
+        )
+        .await
+        .unwrap();
+    secrets
+        .create(
+            &PostParams::default(),
+            &plain("patched", &[("sealedsecrets.bitnami.com/patch", "true")]),
+        )
+        .await
+        .unwrap();
     for name in ["unowned", "managed", "patched"] {
-        let ss = kubeseal_sealed(env, &controller, &secret_json(ns, name, &[("new", "2")], &[]), &[]).await;
+        let ss = kubeseal_sealed(
+            env,
+            &controller,
+            &secret_json(ns, name, &[("new", "2")], &[]),
+            &[],
+        )
+        .await;
         create(&client, ns, &ss).await;
     }
-    let skip = secret_json(ns, "skip", &[("new", "2")], &[("sealedsecrets.bitnami.com/skip-set-owner-references", "true")]);
+    let skip = secret_json(
+        ns,
+        "skip",
+        &[("new", "2")],
+        &[(
+            "sealedsecrets.bitnami.com/skip-set-owner-references",
+            "true",
+        )],
+    );
     let ss = kubeseal_sealed(env, &controller, &skip, &[]).await;
     create(&client, ns, &ss).await;
 
     // unowned: refused, clear status, one Warning event, Secret untouched
     let refused = synced(&client, ns, "unowned", "False").await;
-    assert_eq!(refused.synced_condition().unwrap().reason.as_deref(), Some("SecretNotOwned"));
-    assert_eq!(condition_message(&refused), "Resource \"unowned\" already exists and is not managed by SealedSecret");
+    assert_eq!(
+        refused.synced_condition().unwrap().reason.as_deref(),
+        Some("SecretNotOwned")
+    );
+    assert_eq!(
+        condition_message(&refused),
+        "Resource \"unowned\" already exists and is not managed by SealedSecret"
+    );
     let untouched = secrets.get("unowned").await.unwrap();
     assert_eq!(data_strings(&untouched), pairs(&[("old", "1")]));
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -435,14 +624,25 @@ async fn an_unowned_secret_is_refused_and_managed_patch_and_skip_owner_behave_as
         .into_iter()
         .filter(|e| e.reason.as_deref() == Some("ErrUpdateFailed"))
         .collect();
-    assert_eq!(warnings.len(), 1, "exactly one warning, no retry storm: {warnings:?}");
+    assert_eq!(
+        warnings.len(),
+        1,
+        "exactly one warning, no retry storm: {warnings:?}"
+    );
     assert_eq!(warnings[0].count.unwrap_or(1), 1);
 
     // managed: replaced, owned now
     synced(&client, ns, "managed", "True").await;
     let managed = secrets.get("managed").await.unwrap();
     assert_eq!(data_strings(&managed), pairs(&[("new", "2")]));
-    assert!(!managed.metadata.labels.clone().unwrap_or_default().contains_key("keep"));
+    assert!(
+        !managed
+            .metadata
+            .labels
+            .clone()
+            .unwrap_or_default()
+            .contains_key("keep")
+    );
     assert_eq!(managed.metadata.owner_references.unwrap().len(), 1);
 
     // patch: merged, other keys and labels kept, owners not taken over
@@ -450,13 +650,25 @@ async fn an_unowned_secret_is_refused_and_managed_patch_and_skip_owner_behave_as
     let patched = secrets.get("patched").await.unwrap();
     assert_eq!(data_strings(&patched), pairs(&[("old", "1"), ("new", "2")]));
     assert_eq!(patched.metadata.labels.clone().unwrap()["keep"], "me");
-    assert!(patched.metadata.owner_references.unwrap_or_default().is_empty());
+    assert!(
+        patched
+            .metadata
+            .owner_references
+            .unwrap_or_default()
+            .is_empty()
+    );
 
     // skip-set-owner-references: created without an owner
     synced(&client, ns, "skip", "True").await;
     let skipped = secrets.get("skip").await.unwrap();
     assert_eq!(data_strings(&skipped), pairs(&[("new", "2")]));
-    assert!(skipped.metadata.owner_references.unwrap_or_default().is_empty());
+    assert!(
+        skipped
+            .metadata
+            .owner_references
+            .unwrap_or_default()
+            .is_empty()
+    );
     controller.stop();
 }
 
@@ -469,7 +681,13 @@ async fn a_renamed_or_moved_sealed_secret_is_refused_with_a_precise_message() {
     ensure_crd(&client).await;
     let extra = format!("--additional-namespaces={}", other.name());
     let controller = Controller::start(env, home.name(), &[&extra]).await;
-    let original = kubeseal_sealed(env, &controller, &secret_json(home.name(), "db", &[("password", "x")], &[]), &[]).await;
+    let original = kubeseal_sealed(
+        env,
+        &controller,
+        &secret_json(home.name(), "db", &[("password", "x")], &[]),
+        &[],
+    )
+    .await;
     create(&client, home.name(), &original).await;
     synced(&client, home.name(), "db", "True").await;
 
@@ -482,14 +700,34 @@ async fn a_renamed_or_moved_sealed_secret_is_refused_with_a_precise_message() {
 
     let renamed = synced(&client, home.name(), "db-copy", "False").await;
     let message = condition_message(&renamed);
-    assert!(message.contains("renamed") && message.contains("`db`"), "{message}");
-    assert_eq!(renamed.synced_condition().unwrap().reason.as_deref(), Some("UnsealFailed"));
+    assert!(
+        message.contains("renamed") && message.contains("`db`"),
+        "{message}"
+    );
+    assert_eq!(
+        renamed.synced_condition().unwrap().reason.as_deref(),
+        Some("UnsealFailed")
+    );
     let moved = synced(&client, other.name(), "db", "False").await;
     let message = condition_message(&moved);
-    assert!(message.contains("moved or copied") && message.contains(&format!("`{}/db`", home.name())), "{message}");
+    assert!(
+        message.contains("moved or copied") && message.contains(&format!("`{}/db`", home.name())),
+        "{message}"
+    );
     let warnings = events_of(&client, other.name(), "db").await;
-    assert!(warnings.iter().any(|e| e.reason.as_deref() == Some("ErrUnsealFailed")), "{warnings:?}");
-    assert!(Api::<Secret>::namespaced(client.clone(), other.name()).get_opt("db").await.unwrap().is_none());
+    assert!(
+        warnings
+            .iter()
+            .any(|e| e.reason.as_deref() == Some("ErrUnsealFailed")),
+        "{warnings:?}"
+    );
+    assert!(
+        Api::<Secret>::namespaced(client.clone(), other.name())
+            .get_opt("db")
+            .await
+            .unwrap()
+            .is_none()
+    );
     controller.stop();
 }
 
@@ -500,27 +738,50 @@ async fn a_key_secret_made_by_the_bitnami_controller_is_adopted_and_used() {
     // the real sealed-secrets controller, in-cluster as ServiceAccount ns/bitnami with a namespace Role
     let roles: Api<Role> = Api::namespaced(client.clone(), ns);
     roles
-        .create(&PostParams::default(), &Role {
-            metadata: ObjectMeta { name: Some("bitnami".into()), ..Default::default() },
-            rules: Some(vec![PolicyRule {
-                api_groups: Some(vec!["*".into()]),
-                resources: Some(vec!["*".into()]),
-                verbs: vec!["*".into()],
-                ..Default::default()
-            }]),
-        })
+        .create(
+            &PostParams::default(),
+            &Role {
+                metadata: ObjectMeta {
+                    name: Some("bitnami".into()),
+                    ..Default::default()
+                },
+                rules: Some(vec![PolicyRule {
+                    api_groups: Some(vec!["*".into()]),
+                    resources: Some(vec!["*".into()]),
+                    verbs: vec!["*".into()],
+                    ..Default::default()
+                }]),
+            },
+        )
         .await
         .unwrap();
     Api::<RoleBinding>::namespaced(client.clone(), ns)
-        .create(&PostParams::default(), &RoleBinding {
-            metadata: ObjectMeta { name: Some("bitnami".into()), ..Default::default() },
-            role_ref: RoleRef { api_group: Some("rbac.authorization.k8s.io".into()), kind: "Role".into(), name: "bitnami".into() },
-            subjects: Some(vec![Subject { kind: "ServiceAccount".into(), name: "bitnami".into(), namespace: Some(ns.into()), ..Default::default() }]),
-        })
+        .create(
+            &PostParams::default(),
+            &RoleBinding {
+                metadata: ObjectMeta {
+                    name: Some("bitnami".into()),
+                    ..Default::default()
+                },
+                role_ref: RoleRef {
+                    api_group: Some("rbac.authorization.k8s.io".into()),
+                    kind: "Role".into(),
+                    name: "bitnami".into(),
+                },
+                subjects: Some(vec![Subject {
+                    kind: "ServiceAccount".into(),
+                    name: "bitnami".into(),
+                    namespace: Some(ns.into()),
+                    ..Default::default()
+                }]),
+            },
+        )
         .await
         .unwrap();
     let (p1, p2) = (free_port(), free_port());
-    let mut cmd = env.in_cluster_command(ns, "bitnami", &peer("sealed-secrets-controller")).await;
+    let mut cmd = env
+        .in_cluster_command(ns, "bitnami", &peer("sealed-secrets-controller"))
+        .await;
     cmd.args(["--all-namespaces=false", "--key-size=2048"])
         .arg(format!("--listen-addr=127.0.0.1:{p1}"))
         .arg(format!("--listen-metrics-addr=127.0.0.1:{p2}"))
@@ -534,21 +795,34 @@ async fn a_key_secret_made_by_the_bitnami_controller_is_adopted_and_used() {
     })
     .await;
     let bitnami_cert = eventually("the Bitnami controller's cert.pem", WAIT, || async {
-        http_get(&format!("http://127.0.0.1:{p1}/v1/cert.pem")).await.filter(|(c, _)| *c == 200).map(|(_, b)| b)
+        http_get(&format!("http://127.0.0.1:{p1}/v1/cert.pem"))
+            .await
+            .filter(|(c, _)| *c == 200)
+            .map(|(_, b)| b)
     })
     .await;
     drop(bitnami);
     assert!(!bitnami_key.data.as_ref().unwrap().contains_key("age.key"));
 
     let controller = Controller::start(env, ns, &[]).await;
-    assert_eq!(controller.cert().await.trim(), bitnami_cert.trim(), "the Bitnami key is adopted as the sealing key");
+    assert_eq!(
+        controller.cert().await.trim(),
+        bitnami_cert.trim(),
+        "the Bitnami key is adopted as the sealing key"
+    );
     let keys = secrets.list(&key_list).await.unwrap().items;
     assert_eq!(keys.len(), 1, "no extra key is generated");
     let cert_file = write_temp(env, "bitnami.pem", &bitnami_cert);
-    let sealed = kubeseal(&["--cert", cert_file.to_str().unwrap(), "-o", "json"], &secret_json(ns, "legacy", &[("k", "v")], &[]));
+    let sealed = kubeseal(
+        &["--cert", cert_file.to_str().unwrap(), "-o", "json"],
+        &secret_json(ns, "legacy", &[("k", "v")], &[]),
+    );
     let ss: SealedSecret = serde_json::from_str(&sealed).unwrap();
     create(&client, ns, &ss).await;
-    assert_eq!(secret_data(&client, ns, "legacy").await, pairs(&[("k", "v")]));
+    assert_eq!(
+        secret_data(&client, ns, "legacy").await,
+        pairs(&[("k", "v")])
+    );
     let ss = synced(&client, ns, "legacy", "True").await;
     let key = &ss.status.unwrap().unsealing_keys.unwrap()[0];
     assert_eq!(key.format, "rsa");
@@ -561,7 +835,13 @@ async fn key_renewal_adds_a_key_and_old_sealed_secrets_keep_working() {
     let ns = ns.name();
     let controller = Controller::start(env, ns, &["--key-renew-period=6s"]).await;
     let first_cert = controller.cert().await;
-    let old = kubeseal_sealed(env, &controller, &secret_json(ns, "old", &[("k", "old")], &[]), &[]).await;
+    let old = kubeseal_sealed(
+        env,
+        &controller,
+        &secret_json(ns, "old", &[("k", "old")], &[]),
+        &[],
+    )
+    .await;
     let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
     let key_list = ListParams::default().labels(KEY_LABEL);
     eventually("a second key Secret", WAIT, || async {
@@ -576,32 +856,57 @@ async fn key_renewal_adds_a_key_and_old_sealed_secrets_keep_working() {
     assert_ne!(first_cert, second_cert);
     // a SealedSecret sealed with the first key still unseals
     create(&client, ns, &old).await;
-    assert_eq!(secret_data(&client, ns, "old").await, pairs(&[("k", "old")]));
+    assert_eq!(
+        secret_data(&client, ns, "old").await,
+        pairs(&[("k", "old")])
+    );
     // the public-key ConfigMap follows the current key
     let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client.clone(), ns);
-    eventually("the public-key ConfigMap to show a renewed key", WAIT, || async {
-        let cm = cms.get("sealed-secrets-controller-public-keys").await.ok()?;
-        let data = cm.data?;
-        (data.get("cert.pem")? != &first_cert && data.get("recipients.txt")?.starts_with("age1")).then_some(())
-    })
+    eventually(
+        "the public-key ConfigMap to show a renewed key",
+        WAIT,
+        || async {
+            let cm = cms
+                .get("sealed-secrets-controller-public-keys")
+                .await
+                .ok()?;
+            let data = cm.data?;
+            (data.get("cert.pem")? != &first_cert
+                && data.get("recipients.txt")?.starts_with("age1"))
+            .then_some(())
+        },
+    )
     .await;
     controller.stop();
 }
 
 #[tokio::test]
-async fn deleting_the_sealed_secret_garbage_collects_the_secret_and_deleted_or_edited_secrets_are_repaired() {
+async fn deleting_the_sealed_secret_garbage_collects_the_secret_and_deleted_or_edited_secrets_are_repaired()
+ {
     let (env, ns, client) = setup("ss-gc").await;
     let ns = ns.name();
     let controller = Controller::start(env, ns, &[]).await;
-    let ss = kubeseal_sealed(env, &controller, &secret_json(ns, "app", &[("k", "v")], &[]), &[]).await;
+    let ss = kubeseal_sealed(
+        env,
+        &controller,
+        &secret_json(ns, "app", &[("k", "v")], &[]),
+        &[],
+    )
+    .await;
     create(&client, ns, &ss).await;
     assert_eq!(secret_data(&client, ns, "app").await, pairs(&[("k", "v")]));
     let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
 
     // edited: drift is repaired
     let mut edited = secrets.get("app").await.unwrap();
-    edited.data = Some(BTreeMap::from([("k".to_string(), ByteString(b"tampered".to_vec()))]));
-    secrets.replace("app", &PostParams::default(), &edited).await.unwrap();
+    edited.data = Some(BTreeMap::from([(
+        "k".to_string(),
+        ByteString(b"tampered".to_vec()),
+    )]));
+    secrets
+        .replace("app", &PostParams::default(), &edited)
+        .await
+        .unwrap();
     eventually("the edited Secret to be repaired", WAIT, || async {
         let s = secrets.get("app").await.ok()?;
         (data_strings(&s) == pairs(&[("k", "v")])).then_some(())
@@ -609,10 +914,14 @@ async fn deleting_the_sealed_secret_garbage_collects_the_secret_and_deleted_or_e
     .await;
 
     // deleted: re-created
-    secrets.delete("app", &DeleteParams::default()).await.unwrap();
+    secrets
+        .delete("app", &DeleteParams::default())
+        .await
+        .unwrap();
     eventually("the deleted Secret to be re-created", WAIT, || async {
         let s = secrets.get_opt("app").await.ok()??;
-        (s.metadata.deletion_timestamp.is_none() && data_strings(&s) == pairs(&[("k", "v")])).then_some(())
+        (s.metadata.deletion_timestamp.is_none() && data_strings(&s) == pairs(&[("k", "v")]))
+            .then_some(())
     })
     .await;
 
@@ -633,7 +942,18 @@ async fn bad_input_gets_a_clear_status_and_the_controller_keeps_serving() {
     let (env, ns, client) = setup("ss-bad").await;
     let ns = ns.name();
     let mut controller = Controller::start(env, ns, &[]).await;
-    let good = kubeseal_sealed(env, &controller, &secret_json(ns, "good", &[("k", "v"), ("big", &"x".repeat(200_000))], &[]), &[]).await;
+    let good = kubeseal_sealed(
+        env,
+        &controller,
+        &secret_json(
+            ns,
+            "good",
+            &[("k", "v"), ("big", &"x".repeat(200_000))],
+            &[],
+        ),
+        &[],
+    )
+    .await;
     let tamper = |v: &str| {
         let mut bytes = sealkit_crypto::base64::decode(v).unwrap();
         let last = bytes.len() - 1;
@@ -646,10 +966,26 @@ async fn bad_input_gets_a_clear_status_and_the_controller_keeps_serving() {
     };
     let k = good.spec.encrypted_data["k"].clone();
     let cases: Vec<(&str, serde_json::Value, &str)> = vec![
-        ("malformed", serde_json::json!({"k": "%%%not-base64"}), "not standard base64"),
-        ("tampered", serde_json::json!({"k": tamper(&k)}), "cannot unseal `k`"),
-        ("truncated", serde_json::json!({"k": truncate(&k)}), "neither a sealkit (age) nor a sealed-secrets sealed value"),
-        ("wrongtype", serde_json::json!({"k": 12}), "empty (or not a string)"),
+        (
+            "malformed",
+            serde_json::json!({"k": "%%%not-base64"}),
+            "not standard base64",
+        ),
+        (
+            "tampered",
+            serde_json::json!({"k": tamper(&k)}),
+            "cannot unseal `k`",
+        ),
+        (
+            "truncated",
+            serde_json::json!({"k": truncate(&k)}),
+            "neither a sealkit (age) nor a sealed-secrets sealed value",
+        ),
+        (
+            "wrongtype",
+            serde_json::json!({"k": 12}),
+            "empty (or not a string)",
+        ),
     ];
     let api: Api<SealedSecret> = Api::namespaced(client.clone(), ns);
     for (name, data, _) in &cases {
@@ -694,7 +1030,10 @@ async fn bad_input_gets_a_clear_status_and_the_controller_keeps_serving() {
         let ss = synced(&client, ns, name, "False").await;
         let message = condition_message(&ss);
         assert!(message.contains(expected), "{name}: {message}");
-        assert_eq!(ss.synced_condition().unwrap().reason.as_deref(), Some("UnsealFailed"));
+        assert_eq!(
+            ss.synced_condition().unwrap().reason.as_deref(),
+            Some("UnsealFailed")
+        );
     }
     let empty = synced(&client, ns, "empty", "True").await;
     assert!(condition_message(&empty).contains("spec.encryptedData is empty"));
@@ -703,9 +1042,18 @@ async fn bad_input_gets_a_clear_status_and_the_controller_keeps_serving() {
     let data = secret_data(&client, ns, "good").await;
     assert_eq!(data["big"].len(), 200_000);
     controller.guard.assert_running();
-    assert_eq!(http_get(&format!("{}/healthz", controller.http)).await.unwrap().0, 200);
+    assert_eq!(
+        http_get(&format!("{}/healthz", controller.http))
+            .await
+            .unwrap()
+            .0,
+        200
+    );
     let log = controller.stop();
-    assert!(log.contains("sealed-secrets-keygarbage"), "the garbage key Secret is named in the log");
+    assert!(
+        log.contains("sealed-secrets-keygarbage"),
+        "the garbage key Secret is named in the log"
+    );
     assert!(!log.contains("panicked"), "{log}");
 }
 
@@ -715,7 +1063,13 @@ async fn a_planted_plaintext_marker_appears_in_no_log_event_status_metric_or_htt
     let ns = ns.name();
     let marker = format!("MARKER-{}", sealkit_e2e::unique_name("plaintext"));
     let controller = Controller::start(env, ns, &["--log-level=debug", "--log-format=json"]).await;
-    let ss = kubeseal_sealed(env, &controller, &secret_json(ns, "marked", &[("password", &marker)], &[]), &[]).await;
+    let ss = kubeseal_sealed(
+        env,
+        &controller,
+        &secret_json(ns, "marked", &[("password", &marker)], &[]),
+        &[],
+    )
+    .await;
     create(&client, ns, &ss).await;
     assert_eq!(secret_data(&client, ns, "marked").await["password"], marker);
     // a failing one too (renamed), and a template error
@@ -724,32 +1078,52 @@ async fn a_planted_plaintext_marker_appears_in_no_log_event_status_metric_or_htt
     create(&client, ns, &renamed).await;
     let mut bad_template = ss.clone();
     bad_template.metadata.name = Some("marked".into());
-    let template = bad_template.spec.template.get_or_insert_with(Default::default);
+    let template = bad_template
+        .spec
+        .template
+        .get_or_insert_with(Default::default);
     template.data = Some(pairs(&[("x", "{{ .password | nosuchfunction }}")]));
     let api: Api<SealedSecret> = Api::namespaced(client.clone(), ns);
     let mut current = api.get("marked").await.unwrap();
     current.spec.template = bad_template.spec.template.clone();
-    api.replace("marked", &PostParams::default(), &current).await.unwrap();
+    api.replace("marked", &PostParams::default(), &current)
+        .await
+        .unwrap();
     synced(&client, ns, "marked-copy", "False").await;
     synced(&client, ns, "marked", "False").await;
     // HTTP answers
     let body = serde_json::to_vec(&ss).unwrap();
-    let (code, verify) = http_request("POST", &format!("{}/v1/verify", controller.http), &body).await.unwrap();
+    let (code, verify) = http_request("POST", &format!("{}/v1/verify", controller.http), &body)
+        .await
+        .unwrap();
     assert_eq!(code, 200, "{verify}");
-    let (code, rotate) = http_request("POST", &format!("{}/v1/rotate", controller.http), &body).await.unwrap();
+    let (code, rotate) = http_request("POST", &format!("{}/v1/rotate", controller.http), &body)
+        .await
+        .unwrap();
     assert_eq!(code, 200, "{rotate}");
     let rotated: SealedSecret = serde_json::from_str(&rotate).unwrap();
-    assert_ne!(rotated.spec.encrypted_data["password"], ss.spec.encrypted_data["password"]);
+    assert_ne!(
+        rotated.spec.encrypted_data["password"],
+        ss.spec.encrypted_data["password"]
+    );
     let mut seen = vec![verify, rotate, controller.metrics_text().await];
     for path in ["/healthz", "/readyz", "/v1/cert.pem", "/v1/recipients"] {
-        seen.push(http_get(&format!("{}{path}", controller.http)).await.unwrap().1);
+        seen.push(
+            http_get(&format!("{}{path}", controller.http))
+                .await
+                .unwrap()
+                .1,
+        );
     }
     for name in ["marked", "marked-copy"] {
         seen.push(serde_json::to_string(&api.get(name).await.unwrap().status).unwrap());
         seen.push(serde_json::to_string(&events_of(&client, ns, name).await).unwrap());
     }
     seen.push(controller.stop());
-    assert!(seen.last().unwrap().contains("\"level\":\"DEBUG\""), "debug logging was on");
+    assert!(
+        seen.last().unwrap().contains("\"level\":\"DEBUG\""),
+        "debug logging was on"
+    );
     for (i, text) in seen.iter().enumerate() {
         assert!(!text.contains(&marker), "marker leaked in output #{i}");
         let b64 = sealkit_crypto::base64::encode(marker.as_bytes());
@@ -764,7 +1138,13 @@ async fn a_restarted_controller_writes_nothing_when_nothing_changed() {
     let controller = Controller::start(env, ns, &[]).await;
     for i in 0..5 {
         let name = format!("s{i}");
-        let ss = kubeseal_sealed(env, &controller, &secret_json(ns, &name, &[("k", "v")], &[]), &[]).await;
+        let ss = kubeseal_sealed(
+            env,
+            &controller,
+            &secret_json(ns, &name, &[("k", "v")], &[]),
+            &[],
+        )
+        .await;
         create(&client, ns, &ss).await;
     }
     let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
@@ -773,26 +1153,64 @@ async fn a_restarted_controller_writes_nothing_when_nothing_changed() {
         let name = format!("s{i}");
         let ss = synced(&client, ns, &name, "True").await;
         let secret = secrets.get(&name).await.unwrap();
-        before.insert(name, (ss.metadata.resource_version.clone(), secret.metadata.resource_version.clone()));
+        before.insert(
+            name,
+            (
+                ss.metadata.resource_version.clone(),
+                secret.metadata.resource_version.clone(),
+            ),
+        );
     }
-    let events_before = Api::<Event>::namespaced(client.clone(), ns).list(&ListParams::default()).await.unwrap().items.len();
+    let events_before = Api::<Event>::namespaced(client.clone(), ns)
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .len();
     controller.stop();
     let controller = Controller::start(env, ns, &[]).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let metrics = controller.metrics_text().await;
-    assert!(metrics.contains("sealed_secrets_controller_unseal_requests_total 0"), "no decryption after restart:\n{metrics}");
-    assert!(!metrics.contains("sealed_secrets_controller_writes_total{"), "no writes after restart:\n{metrics}");
+    assert!(
+        metrics.contains("sealed_secrets_controller_unseal_requests_total 0"),
+        "no decryption after restart:\n{metrics}"
+    );
+    assert!(
+        !metrics.contains("sealed_secrets_controller_writes_total{"),
+        "no writes after restart:\n{metrics}"
+    );
     for (name, (ss_rv, secret_rv)) in &before {
-        let ss = Api::<SealedSecret>::namespaced(client.clone(), ns).get(name).await.unwrap();
-        assert_eq!(&ss.metadata.resource_version, ss_rv, "{name}: status rewritten");
-        assert_eq!(&secrets.get(name).await.unwrap().metadata.resource_version, secret_rv, "{name}: Secret rewritten");
+        let ss = Api::<SealedSecret>::namespaced(client.clone(), ns)
+            .get(name)
+            .await
+            .unwrap();
+        assert_eq!(
+            &ss.metadata.resource_version, ss_rv,
+            "{name}: status rewritten"
+        );
+        assert_eq!(
+            &secrets.get(name).await.unwrap().metadata.resource_version,
+            secret_rv,
+            "{name}: Secret rewritten"
+        );
     }
-    let events_after = Api::<Event>::namespaced(client.clone(), ns).list(&ListParams::default()).await.unwrap().items.len();
+    let events_after = Api::<Event>::namespaced(client.clone(), ns)
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .len();
     assert_eq!(events_before, events_after, "no new events");
     // but a Secret edited while the controller was down is repaired
     let mut edited = secrets.get("s0").await.unwrap();
-    edited.data = Some(BTreeMap::from([("k".to_string(), ByteString(b"drift".to_vec()))]));
-    secrets.replace("s0", &PostParams::default(), &edited).await.unwrap();
+    edited.data = Some(BTreeMap::from([(
+        "k".to_string(),
+        ByteString(b"drift".to_vec()),
+    )]));
+    secrets
+        .replace("s0", &PostParams::default(), &edited)
+        .await
+        .unwrap();
     eventually("s0 to be repaired", WAIT, || async {
         (data_strings(&secrets.get("s0").await.ok()?) == pairs(&[("k", "v")])).then_some(())
     })
@@ -807,24 +1225,50 @@ async fn require_existing_key_waits_without_generating_a_key() {
     let (http_port, metrics_port) = (free_port(), free_port());
     let mut cmd = Command::new(sealkit_e2e::bin("sealkit-controller"));
     cmd.env("KUBECONFIG", env.kubeconfig_path())
-        .args(["--all-namespaces=false", "--controller-namespace", ns, "--external-secrets=false", "--leader-elect=false"])
-        .args(["--require-existing-key", "--listen-addr", &format!("127.0.0.1:{http_port}")])
-        .args(["--listen-metrics-addr", &format!("127.0.0.1:{metrics_port}")])
+        .args([
+            "--all-namespaces=false",
+            "--controller-namespace",
+            ns,
+            "--external-secrets=false",
+            "--leader-elect=false",
+        ])
+        .args([
+            "--require-existing-key",
+            "--listen-addr",
+            &format!("127.0.0.1:{http_port}"),
+        ])
+        .args([
+            "--listen-metrics-addr",
+            &format!("127.0.0.1:{metrics_port}"),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     let mut guard = ChildGuard::spawn("sealkit-controller", &mut cmd);
     let http = format!("http://127.0.0.1:{http_port}");
     // served from the first second, not ready, no key generated
-    let (code, _) = eventually("healthz", WAIT, || async { http_get(&format!("{http}/healthz")).await }).await;
+    let (code, _) = eventually("healthz", WAIT, || async {
+        http_get(&format!("{http}/healthz")).await
+    })
+    .await;
     assert_eq!(code, 200);
     tokio::time::sleep(Duration::from_secs(3)).await;
     guard.assert_running();
     let (code, body) = http_get(&format!("{http}/readyz")).await.unwrap();
     assert_eq!(code, 503, "{body}");
     assert!(body.contains("sealed-secrets-key"), "{body}");
-    assert_eq!(http_get(&format!("{http}/v1/cert.pem")).await.unwrap().0, 503);
+    assert_eq!(
+        http_get(&format!("{http}/v1/cert.pem")).await.unwrap().0,
+        503
+    );
     let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
-    assert!(secrets.list(&ListParams::default().labels(KEY_LABEL)).await.unwrap().items.is_empty());
+    assert!(
+        secrets
+            .list(&ListParams::default().labels(KEY_LABEL))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -832,20 +1276,33 @@ async fn verify_answers_409_for_foreign_values_and_is_rate_limited() {
     let (env, ns, client) = setup("ss-verify").await;
     let ns = ns.name();
     let _ = client;
-    let controller = Controller::start(env, ns, &["--rate-limit=0.01", "--rate-limit-burst=3"]).await;
-    let ss = kubeseal_sealed(env, &controller, &secret_json(ns, "v", &[("k", "v")], &[]), &[]).await;
+    let controller =
+        Controller::start(env, ns, &["--rate-limit=0.01", "--rate-limit-burst=3"]).await;
+    let ss = kubeseal_sealed(
+        env,
+        &controller,
+        &secret_json(ns, "v", &[("k", "v")], &[]),
+        &[],
+    )
+    .await;
     let mut foreign = ss.clone();
     foreign.metadata.name = Some("elsewhere".into());
     let url = format!("{}/v1/verify", controller.http);
-    let ok = http_request("POST", &url, &serde_json::to_vec(&ss).unwrap()).await.unwrap();
+    let ok = http_request("POST", &url, &serde_json::to_vec(&ss).unwrap())
+        .await
+        .unwrap();
     assert_eq!(ok.0, 200);
-    let conflict = http_request("POST", &url, &serde_json::to_vec(&foreign).unwrap()).await.unwrap();
+    let conflict = http_request("POST", &url, &serde_json::to_vec(&foreign).unwrap())
+        .await
+        .unwrap();
     assert_eq!(conflict.0, 409);
     assert!(conflict.1.contains("renamed"), "{}", conflict.1);
     let yaml = serde_saphyr::to_string(&ss).unwrap();
     let ok_yaml = http_request("POST", &url, yaml.as_bytes()).await.unwrap();
     assert_eq!(ok_yaml.0, 200, "YAML bodies are accepted");
-    let limited = http_request("POST", &url, &serde_json::to_vec(&ss).unwrap()).await.unwrap();
+    let limited = http_request("POST", &url, &serde_json::to_vec(&ss).unwrap())
+        .await
+        .unwrap();
     assert_eq!(limited.0, 429, "the 4th request in the burst is limited");
     controller.stop();
 }
