@@ -46,6 +46,7 @@ pub use metrics::Metrics;
 
 /// Command-line flags of the ExternalSecrets controller (flatten into the binary's flags).
 #[derive(clap::Args, Debug, Clone)]
+#[group(id = "ExternalSecretsArgs")]
 pub struct Args {
     /// Only watch ExternalSecrets and SecretStores in this namespace (default: all namespaces).
     #[arg(
@@ -252,4 +253,42 @@ fn refs_using(
         })
         .map(|es| ObjectRef::from_obj(&*es))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory as _, Parser};
+
+    #[derive(clap::Args, Debug)]
+    struct Args2 {
+        #[arg(long)]
+        other: bool,
+    }
+
+    #[derive(Parser, Debug)]
+    struct Cli {
+        #[command(flatten)]
+        external: Args,
+        #[command(flatten)]
+        other: Args2,
+    }
+
+    #[test]
+    fn flags_flatten_next_to_another_args_struct_and_parse() {
+        Cli::command().debug_assert();
+        let cli = Cli::parse_from([
+            "x",
+            "--external-secrets-namespace",
+            "team",
+            "--aws-batch-window",
+            "100ms",
+            "--aws-secretsmanager-endpoint",
+            "http://127.0.0.1:1",
+        ]);
+        assert_eq!(cli.external.namespace.as_deref(), Some("team"));
+        assert_eq!(cli.external.batch_window, Duration::from_millis(100));
+        assert_eq!(cli.external.concurrency, 32);
+        assert!(!cli.other.other);
+    }
 }
