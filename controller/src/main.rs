@@ -43,8 +43,8 @@ struct Cli {
 
     #[command(flatten, next_help_heading = "Leader election")]
     leader: sealkit_controller::leader::LeaderElectionArgs,
-    // ExternalSecrets part: #[command(flatten, next_help_heading = "ExternalSecrets")]
-    // external: sealkit_controller::external_secret::Args,
+    #[command(flatten, next_help_heading = "ExternalSecrets")]
+    external: sealkit_controller::external_secret::Args,
 }
 
 #[derive(clap::Args, Debug)]
@@ -120,7 +120,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let namespace = controller_namespace(cli.runtime.controller_namespace.as_deref());
     let mut registry = Registry::default();
     let metrics = Metrics::register(&mut registry);
-    // ExternalSecrets part: let es_metrics = sealkit_controller::external_secret::Metrics::register(&mut registry);
+    let es_metrics = sealkit_controller::external_secret::Metrics::register(&mut registry);
     let registry = Arc::new(registry);
 
     let keys = Arc::new(KeyRegistry::default());
@@ -186,7 +186,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         tracing::info!("SealedSecrets part disabled (--sealed-secrets=false)");
         None
     };
-    if !cli.external_secrets {
+    let (external_secrets, external) = (cli.external_secrets, cli.external.clone());
+    if !external_secrets {
         tracing::info!("ExternalSecrets part disabled (--external-secrets=false)");
     }
 
@@ -205,11 +206,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(part) = sealed {
                 leading.spawn(async move { part.run().await.context("sealed-secrets") });
             }
-            // ExternalSecrets part:
-            // if cli.external_secrets {
-            //     let (client, args, m) = (client.clone(), cli.external, es_metrics);
-            //     leading.spawn(async move { sealkit_controller::external_secret::run(client, args, m).await });
-            // }
+            if external_secrets {
+                let (client, args, m) = (client.clone(), external, es_metrics);
+                leading.spawn(async move {
+                    sealkit_controller::external_secret::run(client, args, m)
+                        .await
+                        .context("external-secrets")
+                });
+            }
             while let Some(done) = leading.join_next().await {
                 done.context("task panicked")??;
             }
