@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
+use sealkit_crypto::SecretBytes;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -92,34 +93,6 @@ pub fn redact(message: &str) -> String {
     out.lines().next().unwrap_or("").to_owned()
 }
 
-/// Secret bytes read from an input Secret. Never printed.
-pub struct Plain(Vec<u8>);
-
-impl Plain {
-    pub fn new(bytes: Vec<u8>) -> Self {
-        Plain(bytes)
-    }
-    pub fn expose(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Plain {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("[REDACTED]")
-    }
-}
-
-impl Drop for Plain {
-    fn drop(&mut self) {
-        // Best effort without unsafe: overwrite before freeing.
-        for b in self.0.iter_mut() {
-            *b = 0;
-        }
-        std::hint::black_box(&self.0);
-    }
-}
-
 /// An input `v1.Secret`: metadata, type, immutable, and the decoded items (`stringData` wins
 /// over `data` for the same key, as in kubeseal).
 #[derive(Debug)]
@@ -127,7 +100,7 @@ pub struct InputSecret {
     pub metadata: ObjectMeta,
     pub secret_type: String,
     pub immutable: Option<bool>,
-    pub items: BTreeMap<String, Plain>,
+    pub items: BTreeMap<String, SecretBytes>,
 }
 
 #[derive(Deserialize)]
@@ -182,7 +155,7 @@ impl InputSecret {
                                 Failure::user(format!("{}: data.{key} is not valid base64", at()))
                                     .hint("values under data must be base64-encoded; put plain text under stringData")
                             })?;
-                        items.insert(key.clone(), Plain::new(bytes));
+                        items.insert(key.clone(), SecretBytes::new(bytes));
                     }
                 }
                 _ => {
@@ -209,7 +182,7 @@ impl InputSecret {
                                 .hint("quote the value, or use a YAML block scalar (|) for multi-line text"));
                             }
                         };
-                        items.insert(key.clone(), Plain::new(text.into_bytes()));
+                        items.insert(key.clone(), SecretBytes::from(text));
                     }
                 }
                 _ => {
@@ -278,8 +251,8 @@ mod tests {
         )
         .unwrap();
         let s = InputSecret::from_document(&docs[0], "stdin").unwrap();
-        assert_eq!(s.items["k"].expose(), b"c");
-        assert_eq!(s.items["o"].expose(), b"b");
+        assert_eq!(s.items["k"].expose_secret(), b"c");
+        assert_eq!(s.items["o"].expose_secret(), b"b");
     }
 
     #[test]

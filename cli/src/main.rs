@@ -484,8 +484,8 @@ fn raw(args: &SealArgs, target: &sealkit_crypto::SealingTarget, mut sink: Sink) 
     };
     let scope = sealkit_crypto::Scope::new(scope_kind, namespace.as_deref(), args.name.as_deref())
         .map_err(|e| Failure::user("incomplete scope for --raw").because(&e))?;
-    let plain = document::Plain::new(value); // zeroed on drop
-    let sealed = sealing::seal_value(target, &scope, &data_key, plain.expose())?;
+    let plain = sealkit_crypto::SecretBytes::new(value); // zeroed on drop
+    let sealed = sealing::seal_value(target, &scope, &data_key, plain.expose_secret())?;
     sink.bytes.extend_from_slice(sealed.as_bytes());
     sink.finish()
 }

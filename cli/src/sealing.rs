@@ -148,7 +148,7 @@ pub fn seal_secret(
     for (key, value) in &secret.items {
         encrypted_data.insert(
             key.clone(),
-            seal_value(target, &scope, key, value.expose())?,
+            seal_value(target, &scope, key, value.expose_secret())?,
         );
     }
 

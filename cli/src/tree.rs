@@ -8,6 +8,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sealkit_crypto::SealingTarget;
 
@@ -46,12 +47,64 @@ pub fn seal_tree(
     }
     files.sort();
     let progress = std::io::stderr().is_terminal();
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8)
+        .min(files.len().max(1));
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let sealed = AtomicUsize::new(0);
+    let results: Vec<Vec<(usize, Outcome<usize>)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|worker| {
+                let (files, next, done, sealed) = (&files, &next, &done, &sealed);
+                scope.spawn(move || {
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(path) = files.get(i) else { break };
+                        let result = seal_file(path, options, target);
+                        if let Ok(n) = &result {
+                            sealed.fetch_add(*n, Ordering::Relaxed);
+                        }
+                        let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
+                        if progress && worker == 0 {
+                            let mut err = std::io::stderr().lock();
+                            let _ = write!(
+                                err,
+                                "\r\x1b[2K[{finished}/{}] {} Secrets sealed",
+                                files.len(),
+                                sealed.load(Ordering::Relaxed)
+                            );
+                            let _ = err.flush();
+                        }
+                        out.push((i, result));
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    if progress {
+        eprintln!(
+            "\r\x1b[2K[{}/{}] {} Secrets sealed",
+            files.len(),
+            files.len(),
+            sealed.load(Ordering::Relaxed)
+        );
+    }
+    let mut all: Vec<(usize, Outcome<usize>)> = results.into_iter().flatten().collect();
+    all.sort_by_key(|(i, _)| *i);
     let mut report = TreeReport {
         files_seen: files.len(),
         ..TreeReport::default()
     };
-    for (i, path) in files.iter().enumerate() {
-        match seal_file(path, options, target) {
+    for (_, result) in all {
+        match result {
             Ok(0) => {}
             Ok(n) => {
                 report.files_changed += 1;
@@ -59,20 +112,6 @@ pub fn seal_tree(
             }
             Err(f) => report.failures.push(f),
         }
-        if progress && (i % 16 == 0 || i + 1 == files.len()) {
-            let mut err = std::io::stderr().lock();
-            let _ = write!(
-                err,
-                "\r\x1b[2K[{}/{}] {} Secrets sealed",
-                i + 1,
-                files.len(),
-                report.secrets_sealed
-            );
-            let _ = err.flush();
-        }
-    }
-    if progress {
-        eprintln!();
     }
     Ok(report)
 }
