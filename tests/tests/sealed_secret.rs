@@ -1306,3 +1306,474 @@ async fn verify_answers_409_for_foreign_values_and_is_rate_limited() {
     assert_eq!(limited.0, 429, "the 4th request in the burst is limited");
     controller.stop();
 }
+
+// ---------------------------------------------------------------------------------------------
+// benchmark (run with `scripts/bench-sealed`, or
+// `cargo test -p sealkit-e2e --test sealed_secret -- --ignored --nocapture benchmark`)
+
+fn bench_n(var: &str, default: usize) -> usize {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Our controller binary for the benchmark: `$SEALKIT_CONTROLLER_BIN`, else the release build.
+fn bench_controller_bin() -> PathBuf {
+    if let Some(path) = std::env::var_os("SEALKIT_CONTROLLER_BIN") {
+        return PathBuf::from(path);
+    }
+    let release = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../target/release/sealkit-controller"
+    ));
+    assert!(
+        release.is_file(),
+        "build it first: cargo build --release -p sealkit-controller"
+    );
+    release
+}
+
+/// Creates `objects` with at most `concurrency` requests in flight.
+async fn create_many<K>(api: &Api<K>, objects: Vec<K>, concurrency: usize) -> Duration
+where
+    K: kube::Resource
+        + Clone
+        + serde::de::DeserializeOwned
+        + serde::Serialize
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let started = std::time::Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for object in objects {
+        if set.len() >= concurrency {
+            set.join_next().await.unwrap().unwrap();
+        }
+        let api = api.clone();
+        set.spawn(async move {
+            let mut tries = 0;
+            loop {
+                match api.create(&PostParams::default(), &object).await {
+                    Ok(_) => return,
+                    Err(kube::Error::Api(s)) if s.code == 409 => return,
+                    Err(e) if tries < 5 => {
+                        tries += 1;
+                        eprintln!("retrying create: {e}");
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                    Err(e) => panic!("create failed: {e}"),
+                }
+            }
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r.unwrap();
+    }
+    started.elapsed()
+}
+
+/// Number of Secrets in `ns` without the `sealed-secrets-key` label (metadata-only list).
+async fn count_secrets(client: &kube::Client, ns: &str) -> usize {
+    let api: Api<Secret> = Api::namespaced(client.clone(), ns);
+    let mut params = ListParams::default().limit(1000);
+    let mut count = 0;
+    loop {
+        let Ok(page) = api.list_metadata(&params).await else {
+            return count;
+        };
+        count += page
+            .items
+            .iter()
+            .filter(|s| {
+                !s.metadata
+                    .labels
+                    .as_ref()
+                    .is_some_and(|l| l.contains_key(KEY_LABEL))
+            })
+            .count();
+        match page.metadata.continue_ {
+            Some(c) if !c.is_empty() => params = params.continue_token(&c),
+            _ => return count,
+        }
+    }
+}
+
+/// `(VmRSS, VmHWM)` of a process in MiB.
+fn rss_mib(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Waits until `n` Secrets exist in `ns`; returns the time since `started`, sampling peak RSS.
+async fn time_until_secrets(
+    client: &kube::Client,
+    ns: &str,
+    n: usize,
+    pid: u32,
+    started: std::time::Instant,
+    limit: Duration,
+) -> (Option<Duration>, usize, f64) {
+    let mut peak = 0.0f64;
+    loop {
+        let count = count_secrets(client, ns).await;
+        peak = peak.max(rss_mib(pid).1);
+        if count >= n {
+            return (Some(started.elapsed()), count, peak);
+        }
+        if started.elapsed() > limit {
+            return (None, count, peak);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+async fn namespace_admin_role(client: &kube::Client, ns: &str, sa: &str) {
+    Api::<Role>::namespaced(client.clone(), ns)
+        .create(
+            &PostParams::default(),
+            &Role {
+                metadata: ObjectMeta {
+                    name: Some(sa.into()),
+                    ..Default::default()
+                },
+                rules: Some(vec![PolicyRule {
+                    api_groups: Some(vec!["*".into()]),
+                    resources: Some(vec!["*".into()]),
+                    verbs: vec!["*".into()],
+                    ..Default::default()
+                }]),
+            },
+        )
+        .await
+        .unwrap();
+    Api::<RoleBinding>::namespaced(client.clone(), ns)
+        .create(
+            &PostParams::default(),
+            &RoleBinding {
+                metadata: ObjectMeta {
+                    name: Some(sa.into()),
+                    ..Default::default()
+                },
+                role_ref: RoleRef {
+                    api_group: Some("rbac.authorization.k8s.io".into()),
+                    kind: "Role".into(),
+                    name: sa.into(),
+                },
+                subjects: Some(vec![Subject {
+                    kind: "ServiceAccount".into(),
+                    name: sa.into(),
+                    namespace: Some(ns.into()),
+                    ..Default::default()
+                }]),
+            },
+        )
+        .await
+        .unwrap();
+}
+
+async fn start_bitnami(env: &TestEnv, ns: &str, extra: &[&str]) -> (ChildGuard, String) {
+    let port = free_port();
+    let mut cmd = env
+        .in_cluster_command(ns, "bitnami", &peer("sealed-secrets-controller"))
+        .await;
+    cmd.arg("--all-namespaces=false")
+        .arg(format!("--listen-addr=127.0.0.1:{port}"))
+        .arg(format!("--listen-metrics-addr=127.0.0.1:{}", free_port()))
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    (
+        ChildGuard::spawn("sealed-secrets-controller", &mut cmd),
+        format!("http://127.0.0.1:{port}"),
+    )
+}
+
+async fn start_sealkit(env: &TestEnv, ns: &str, extra: &[&str]) -> (ChildGuard, String) {
+    let (http_port, metrics_port) = (free_port(), free_port());
+    let mut cmd = Command::new(bench_controller_bin());
+    cmd.env("KUBECONFIG", env.kubeconfig_path())
+        .args([
+            "--all-namespaces=false",
+            "--controller-namespace",
+            ns,
+            "--external-secrets=false",
+            "--leader-elect=false",
+        ])
+        .args(["--listen-addr", &format!("127.0.0.1:{http_port}")])
+        .args([
+            "--listen-metrics-addr",
+            &format!("127.0.0.1:{metrics_port}"),
+        ])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    (
+        ChildGuard::spawn("sealkit-controller", &mut cmd),
+        format!("http://127.0.0.1:{http_port}"),
+    )
+}
+
+async fn fetch_ok(url: &str) -> String {
+    eventually(url, Duration::from_secs(120), || async {
+        http_get(url)
+            .await
+            .filter(|(c, _)| *c == 200)
+            .map(|(_, b)| b)
+    })
+    .await
+}
+
+fn sealed_batch(ns: &str, n: usize, target: &SealingTarget) -> Vec<SealedSecret> {
+    (0..n)
+        .map(|i| {
+            let name = format!("s{i:05}");
+            let scope = Scope::Strict {
+                namespace: ns.into(),
+                name: name.clone(),
+            };
+            crypto_sealed(
+                ns,
+                &name,
+                scope,
+                target,
+                &[
+                    ("user", b"bench-user"),
+                    ("password", format!("pw-{i}").as_bytes()),
+                ],
+            )
+        })
+        .collect()
+}
+
+struct Row {
+    what: String,
+    n: usize,
+    time: Option<Duration>,
+    done: usize,
+    peak_mib: f64,
+}
+
+/// One controller run: keys exist, `n` SealedSecrets are created while it is stopped, then it is
+/// started and timed until all Secrets exist.
+async fn bench_run(
+    env: &TestEnv,
+    client: &kube::Client,
+    what: &str,
+    n: usize,
+    bitnami: Option<&[&str]>,
+    sealkit_args: &[&str],
+    native: bool,
+    limit: Duration,
+) -> Row {
+    let ns = env.fresh_namespace("bench").await;
+    let ns = ns.name().to_owned();
+    if bitnami.is_some() {
+        namespace_admin_role(client, &ns, "bitnami").await;
+    }
+    // 1. a key
+    let (guard, http) = match bitnami {
+        Some(args) => start_bitnami(env, &ns, args).await,
+        None => start_sealkit(env, &ns, sealkit_args).await,
+    };
+    let target = if native {
+        let text = fetch_ok(&format!("{http}/v1/recipients")).await;
+        SealingTarget::Native(sealkit_crypto::keys::parse_recipients(&text).unwrap())
+    } else {
+        let pem = fetch_ok(&format!("{http}/v1/cert.pem")).await;
+        SealingTarget::from_certificate(
+            &sealkit_crypto::Certificate::from_pem(pem.as_bytes()).unwrap(),
+        )
+    };
+    drop(guard);
+    // 2. n SealedSecrets present before start
+    let api: Api<SealedSecret> = Api::namespaced(client.clone(), &ns);
+    let batch = tokio::task::spawn_blocking({
+        let ns = ns.clone();
+        move || sealed_batch(&ns, n, &target)
+    })
+    .await
+    .unwrap();
+    create_many(&api, batch, 32).await;
+    // 3. start and time
+    let started = std::time::Instant::now();
+    let (guard, _) = match bitnami {
+        Some(args) => start_bitnami(env, &ns, args).await,
+        None => start_sealkit(env, &ns, sealkit_args).await,
+    };
+    let (time, done, peak) = time_until_secrets(client, &ns, n, guard.id(), started, limit).await;
+    drop(guard);
+    let row = Row {
+        what: what.into(),
+        n,
+        time,
+        done,
+        peak_mib: peak,
+    };
+    eprintln!(
+        "bench: {} n={} time={:?} done={} peak={:.1} MiB",
+        row.what, row.n, row.time, row.done, row.peak_mib
+    );
+    row
+}
+
+async fn idle_rss(env: &TestEnv, client: &kube::Client, n: usize, bitnami: bool) -> f64 {
+    let ns = env.fresh_namespace("bench-idle").await;
+    let ns = ns.name().to_owned();
+    if bitnami {
+        namespace_admin_role(client, &ns, "bitnami").await;
+    }
+    let api: Api<Secret> = Api::namespaced(client.clone(), &ns);
+    let secrets = (0..n)
+        .map(|i| Secret {
+            metadata: ObjectMeta {
+                name: Some(format!("unrelated-{i:05}")),
+                ..Default::default()
+            },
+            data: Some(BTreeMap::from([(
+                "v".to_string(),
+                ByteString(vec![b'x'; 256]),
+            )])),
+            ..Default::default()
+        })
+        .collect();
+    create_many(&api, secrets, 32).await;
+    let (guard, http) = if bitnami {
+        start_bitnami(env, &ns, &[]).await
+    } else {
+        start_sealkit(env, &ns, &[]).await
+    };
+    fetch_ok(&format!("{http}/v1/cert.pem")).await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let (rss, _) = rss_mib(guard.id());
+    drop(guard);
+    rss
+}
+
+#[tokio::test]
+#[ignore = "benchmark: minutes of load on the shared API server; run scripts/bench-sealed"]
+async fn benchmark_against_the_bitnami_controller() {
+    let env = TestEnv::get();
+    let client = env.client().await;
+    ensure_crd(&client).await;
+    let n = bench_n("SEALKIT_BENCH_N", 10_000);
+    let n_defaults = bench_n("SEALKIT_BENCH_DEFAULTS_N", 300);
+    let idle_n = bench_n("SEALKIT_BENCH_IDLE_N", 20_000);
+    let limit = Duration::from_secs(bench_n("SEALKIT_BENCH_LIMIT_S", 900) as u64);
+
+    // reference: a plain client creating n Secrets (32 in flight)
+    let reference = {
+        let ns = env.fresh_namespace("bench-ref").await;
+        let api: Api<Secret> = Api::namespaced(client.clone(), ns.name());
+        let secrets = (0..n)
+            .map(|i| Secret {
+                metadata: ObjectMeta {
+                    name: Some(format!("s{i:05}")),
+                    ..Default::default()
+                },
+                data: Some(BTreeMap::from([(
+                    "password".to_string(),
+                    ByteString(b"x".to_vec()),
+                )])),
+                ..Default::default()
+            })
+            .collect();
+        create_many(&api, secrets, 32).await
+    };
+    eprintln!("bench: reference create of {n} Secrets: {reference:?}");
+
+    let mut rows = Vec::new();
+    rows.push(
+        bench_run(
+            env,
+            &client,
+            "sealkit, age format",
+            n,
+            None,
+            &[],
+            true,
+            limit,
+        )
+        .await,
+    );
+    rows.push(
+        bench_run(
+            env,
+            &client,
+            "sealkit, RSA format",
+            n,
+            None,
+            &[],
+            false,
+            limit,
+        )
+        .await,
+    );
+    rows.push(
+        bench_run(
+            env,
+            &client,
+            "bitnami, client limits off",
+            n,
+            Some(&["--kubeclient-qps=-1", "--kubeclient-burst=-1"]),
+            &[],
+            false,
+            limit,
+        )
+        .await,
+    );
+    rows.push(
+        bench_run(
+            env,
+            &client,
+            "bitnami, defaults (qps 5)",
+            n_defaults,
+            Some(&[]),
+            &[],
+            false,
+            limit,
+        )
+        .await,
+    );
+    let idle_sealkit = idle_rss(env, &client, idle_n, false).await;
+    let idle_bitnami = idle_rss(env, &client, idle_n, true).await;
+
+    let mut table = String::new();
+    table.push_str(&format!(
+        "reference: plain client creating {n} Secrets (32 in flight): {:.1} s ({:.0}/s)\n\n",
+        reference.as_secs_f64(),
+        n as f64 / reference.as_secs_f64()
+    ));
+    table.push_str("| controller | SealedSecrets | time until all Secrets exist | rate | peak RSS |\n|---|---|---|---|---|\n");
+    for r in &rows {
+        let (time, rate) = match r.time {
+            Some(t) => (
+                format!("{:.1} s", t.as_secs_f64()),
+                format!("{:.0}/s", r.n as f64 / t.as_secs_f64()),
+            ),
+            None => (
+                format!("> {} s ({} done)", limit.as_secs(), r.done),
+                "-".into(),
+            ),
+        };
+        table.push_str(&format!(
+            "| {} | {} | {} | {} | {:.1} MiB |\n",
+            r.what, r.n, time, rate, r.peak_mib
+        ));
+    }
+    table.push_str(&format!("\nidle RSS with {idle_n} unrelated Secrets in the namespace: sealkit {idle_sealkit:.1} MiB, bitnami {idle_bitnami:.1} MiB\n"));
+    println!("\n{table}");
+    let out = env.dir().join("bench-sealed.md");
+    std::fs::write(&out, &table).unwrap();
+    println!("(written to {})", out.display());
+}
