@@ -6,6 +6,16 @@ use crate::function::{self, Call, FuncError};
 use crate::syntax::{Assignment, Command, Node, Operand, Pipeline, Tree};
 use crate::value::Value;
 
+/// Sprig functions that modify their first (dict) argument in place in Go.
+const MUTATING: &[&str] = &[
+    "set",
+    "unset",
+    "merge",
+    "mustMerge",
+    "mergeOverwrite",
+    "mustMergeOverwrite",
+];
+
 /// What happens when a field names a key that is not in the map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum MissingKey {
@@ -418,6 +428,16 @@ impl State<'_> {
         ) {
             Ok(v) => {
                 self.account(pos, name, &v)?;
+                // Go's dicts are references: `set $d "k" "v"` changes `$d`.
+                // Ours are values, so rebind the variable the dict came from.
+                if MUTATING.contains(&name)
+                    && let Some(Operand::Variable(_, var, fields)) = args.first()
+                    && fields.is_empty()
+                    && var != "$"
+                    && matches!(v, Value::Map(_))
+                {
+                    self.set_var(var, v.clone());
+                }
                 Ok(v)
             }
             Err(FuncError(m)) => fail(pos, format!("error calling {name}: {m}")),

@@ -47,6 +47,7 @@ mod json;
 mod printf;
 mod sprig;
 mod syntax;
+mod url;
 mod value;
 
 use std::collections::BTreeMap;

@@ -55,11 +55,9 @@ pub(crate) const UNSUPPORTED: &[&str] = &[
     "genSignedCertWithKey",
     "encryptAES",
     "decryptAES",
-    // semver, URLs, reflection on Go types
+    // semver
     "semver",
     "semverCompare",
-    "urlParse",
-    "urlJoin",
 ];
 
 pub(crate) const FUNCTIONS: &[(&str, Func)] = &[
@@ -228,6 +226,8 @@ pub(crate) const FUNCTIONS: &[(&str, Func)] = &[
     ("mustChunk", chunk),
     // random, ids
     ("uuidv4", uuidv4),
+    ("urlParse", crate::url::url_parse),
+    ("urlJoin", crate::url::url_join),
     ("bcrypt", bcrypt_hash),
     ("htpasswd", htpasswd),
     ("randBytes", rand_bytes),

@@ -273,6 +273,9 @@ fn error_messages_never_contain_the_value() {
         "{{ mustRegexMatch (printf \"[%s\" .password) \"x\" }}",
         "{{ call .password }}",
         "{{ index (list 1) (len .password) }}",
+        "{{ urlParse (printf \"http://%s x/\" .password) }}",
+        "{{ urlParse (printf \"http://h/%%zz%s\" .password) }}",
+        "{{ urlParse (printf \"http://h:%s/\" .password) }}",
         "{{ dateInZone \"2006\" 0 (printf \"%s\" .password) }}",
     ];
     for text in templates {
@@ -516,15 +519,22 @@ fn now_formats_with_go_layouts() {
 }
 
 #[test]
-fn set_returns_the_updated_dict() {
-    // Documented difference: Go mutates the dict in place; here only the
-    // result of `set` has the entry.
+fn set_on_a_variable_updates_the_variable_like_go() {
+    // Helm idiom: Go mutates the dict; we rebind the variable it came from.
     let out = ss(
-        r#"{{ $d := dict }}{{ $e := set $d "k" "v" }}{{ $e.k }}|{{ len $d }}"#,
+        r#"{{ $d := dict }}{{ $_ := set $d "k" "v" }}{{ $d.k }}|{{ $_ := unset $d "k" }}{{ len $d }}|{{ $_ := merge $d (dict "m" 1) }}{{ $d.m }}"#,
         &[],
     )
     .expect("renders");
-    assert_eq!(out, "v|0");
+    assert_eq!(out, "v|0|1");
+    // Documented difference: another variable holding the same dict does not
+    // see the change (in Go it would).
+    let out = ss(
+        r#"{{ $d := dict }}{{ $e := $d }}{{ $_ := set $d "k" "v" }}{{ len $e }}"#,
+        &[],
+    )
+    .expect("renders");
+    assert_eq!(out, "0");
 }
 
 #[test]

@@ -211,4 +211,16 @@ c("range_over_nil", '{{ range .nope }}x{{ else }}none{{ end }}')
 c("with_missing_ss", '{{ with .nope }}x{{ else }}none{{ end }}')
 c("template_dot_scope", '{{ define "d" }}{{ $ }}{{ end }}{{ template "d" "arg" }}')
 
+# ---- batch 4
+c("set_idiom", '{{ $d := dict }}{{ $_ := set $d "k" "v" }}{{ $d.k }}|{{ $_ := unset $d "k" }}{{ len $d }}|{{ $_ := merge $d (dict "m" 1) }}{{ $d.m }}|{{ $_ := mergeOverwrite $d (dict "m" 2) }}{{ $d.m }}')
+c("url_parse_db", '{{ $u := urlParse (index . "db-url") }}{{ $u.scheme }}|{{ $u.host }}|{{ $u.hostname }}|{{ $u.path }}|{{ $u.userinfo }}')
+c("url_parse_full", '{{ urlParse "postgres://us%40er:p%3Ass!*@db.example.com:5432/my%20db?sslmode=require#frag" }}')
+c("url_parse_forms", '{{ urlParse "localhost:5432/db" }}|{{ urlParse "/just/path?q=1" }}|{{ urlParse "https://[::1]:8443/x" }}|{{ urlParse "mailto:a@b.c" }}|{{ urlParse "HTTP://User@Host" }}|{{ urlParse "" }}|{{ urlParse "http://h?" }}|{{ urlParse "//h/p" }}|{{ urlParse "a/b:c" }}')
+c("url_join", '{{ urlJoin (dict "scheme" "https" "host" "h:1" "path" "/a b" "query" "x=1" "userinfo" "u:p" "fragment" "f g") }}|{{ urlJoin (dict "host" "h") }}|{{ urlJoin (dict "scheme" "mailto" "opaque" "a@b") }}|{{ urlJoin (dict "path" "a:b") }}|{{ urlJoin (dict "host" "h" "path" "rel!") }}|{{ urlJoin (dict "scheme" "s" "path" "/p" "fragment" "a!b(c)") }}')
+c("url_roundtrip", '{{ urlParse (index . "db-url") | urlJoin }}')
+c("url_parse_bad_host", '{{ urlParse "http://bad host/" }}')
+c("url_parse_bad_escape", '{{ urlParse "http://h/%zz" }}')
+c("url_parse_bad_port", '{{ urlParse "http://h:port/" }}')
+c("url_parse_colon_first", '{{ urlParse ":x" }}')
+
 json.dump(cases, sys.stdout, indent=1)
