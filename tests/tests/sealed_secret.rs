@@ -1308,6 +1308,216 @@ async fn verify_answers_409_for_foreign_values_and_is_rate_limited() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// faults
+
+/// A TCP proxy in front of the API server that can "stop" it for one controller: while down, the
+/// port refuses connections and every open connection (watches included) is cut.
+struct ApiProxy {
+    port: u16,
+    up: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ApiProxy {
+    async fn start(target: String) -> ApiProxy {
+        let port = free_port();
+        let (up, rx) = tokio::sync::watch::channel(true);
+        let task = tokio::spawn(async move {
+            let mut rx = rx;
+            loop {
+                let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+                    .await
+                    .expect("bind proxy");
+                let mut conns = tokio::task::JoinSet::new();
+                loop {
+                    tokio::select! {
+                        accepted = listener.accept() => {
+                            let Ok((mut inbound, _)) = accepted else { continue };
+                            let target = target.clone();
+                            conns.spawn(async move {
+                                if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                                }
+                            });
+                        }
+                        _ = rx.changed() => if !*rx.borrow() { break },
+                    }
+                }
+                drop(listener);
+                conns.abort_all();
+                while !*rx.borrow() {
+                    if rx.changed().await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        ApiProxy { port, up, task }
+    }
+
+    fn set_up(&self, up: bool) {
+        self.up.send_replace(up);
+    }
+}
+
+impl Drop for ApiProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A kubeconfig like the admin one, but pointing at `port` on 127.0.0.1.
+fn kubeconfig_via(env: &TestEnv, port: u16) -> PathBuf {
+    let text = std::fs::read_to_string(env.kubeconfig_path()).unwrap();
+    let replaced = text.replace(env.api_url(), &format!("https://127.0.0.1:{port}"));
+    assert_ne!(text, replaced, "the kubeconfig names the API server URL");
+    write_temp(env, "via-proxy.kubeconfig", &replaced)
+}
+
+async fn start_controller_with_kubeconfig(
+    kubeconfig: &std::path::Path,
+    ns: &str,
+    log: &std::path::Path,
+) -> (ChildGuard, String) {
+    let (http_port, metrics_port) = (free_port(), free_port());
+    let log_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    let mut cmd = Command::new(sealkit_e2e::bin("sealkit-controller"));
+    cmd.env("KUBECONFIG", kubeconfig)
+        .args([
+            "--all-namespaces=false",
+            "--controller-namespace",
+            ns,
+            "--external-secrets=false",
+            "--leader-elect=false",
+        ])
+        .args(["--listen-addr", &format!("127.0.0.1:{http_port}")])
+        .args([
+            "--listen-metrics-addr",
+            &format!("127.0.0.1:{metrics_port}"),
+        ])
+        .args(["--key-size", "2048"])
+        .stdout(log_file.try_clone().unwrap())
+        .stderr(log_file);
+    (
+        ChildGuard::spawn("sealkit-controller", &mut cmd),
+        format!("http://127.0.0.1:{http_port}"),
+    )
+}
+
+/// Every SealedSecret `s0000..` has its Secret with the right value, one owner, and Synced=True.
+async fn all_unsealed(client: &kube::Client, ns: &str, n: usize) {
+    eventually(
+        &format!("{n} Secrets with the right values"),
+        Duration::from_secs(240),
+        || async {
+            let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
+            let list = secrets
+                .list(&ListParams::default().labels("sealkit.dev/sealed-secret"))
+                .await
+                .ok()?;
+            if list.items.len() < n {
+                return None;
+            }
+            for s in &list.items {
+                let name = s.metadata.name.clone()?;
+                let index: usize = name.trim_start_matches('s').parse().ok()?;
+                let got = data_strings(s).get("password").cloned()?;
+                assert_eq!(got, format!("pw-{index}"), "{name}");
+                assert_eq!(
+                    s.metadata.owner_references.as_ref().map(Vec::len),
+                    Some(1),
+                    "{name}: exactly one owner"
+                );
+            }
+            let sss: Api<SealedSecret> = Api::namespaced(client.clone(), ns);
+            let all = sss.list(&ListParams::default()).await.ok()?;
+            all.items
+                .iter()
+                .all(|ss| ss.synced_condition().is_some_and(|c| c.status == "True"))
+                .then_some(())
+        },
+    )
+    .await;
+}
+
+async fn create_sealed_batch(client: &kube::Client, ns: &str, n: usize, cert_pem: &str) {
+    let cert = sealkit_crypto::Certificate::from_pem(cert_pem.as_bytes()).unwrap();
+    let target = SealingTarget::from_certificate(&cert);
+    let ns_owned = ns.to_owned();
+    let batch = tokio::task::spawn_blocking(move || sealed_batch(&ns_owned, n, &target))
+        .await
+        .unwrap();
+    let api: Api<SealedSecret> = Api::namespaced(client.clone(), ns);
+    create_many(&api, batch, 16).await;
+}
+
+#[tokio::test]
+async fn losing_the_api_server_mid_way_through_1000_sealed_secrets_loses_and_duplicates_nothing() {
+    let (env, ns, client) = setup("ss-fault-api").await;
+    let ns = ns.name();
+    let n = bench_n("SEALKIT_FAULT_N", 1000);
+    let target = env.api_url().trim_start_matches("https://").to_owned();
+    let proxy = ApiProxy::start(target).await;
+    let kubeconfig = kubeconfig_via(env, proxy.port);
+    let log = env.dir().join(format!("{ns}-controller.log"));
+    let (mut guard, http) = start_controller_with_kubeconfig(&kubeconfig, ns, &log).await;
+    let cert = fetch_ok(&format!("{http}/v1/cert.pem")).await;
+    create_sealed_batch(&client, ns, n, &cert).await;
+    // cut the API server off while the controller is working
+    eventually("some Secrets to exist", WAIT, || async {
+        (count_secrets(&client, ns).await >= n / 10).then_some(())
+    })
+    .await;
+    proxy.set_up(false);
+    let during = count_secrets(&client, ns).await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    guard.assert_running();
+    assert_eq!(
+        http_get(&format!("{http}/healthz")).await.map(|r| r.0),
+        Some(200),
+        "HTTP keeps serving"
+    );
+    proxy.set_up(true);
+    all_unsealed(&client, ns, n).await;
+    guard.assert_running();
+    eprintln!("{during} of {n} Secrets existed when the API server went away");
+    drop(guard);
+}
+
+#[tokio::test]
+async fn restarting_the_controller_mid_way_through_1000_sealed_secrets_loses_and_duplicates_nothing()
+ {
+    let (env, ns, client) = setup("ss-fault-restart").await;
+    let ns = ns.name();
+    let n = bench_n("SEALKIT_FAULT_N", 1000);
+    let log = env.dir().join(format!("{ns}-controller.log"));
+    let (guard, http) = start_controller_with_kubeconfig(&env.kubeconfig_path(), ns, &log).await;
+    let cert = fetch_ok(&format!("{http}/v1/cert.pem")).await;
+    create_sealed_batch(&client, ns, n, &cert).await;
+    eventually("some Secrets to exist", WAIT, || async {
+        (count_secrets(&client, ns).await >= n / 10).then_some(())
+    })
+    .await;
+    drop(guard); // SIGKILL mid-way
+    let (mut guard, _) = start_controller_with_kubeconfig(&env.kubeconfig_path(), ns, &log).await;
+    all_unsealed(&client, ns, n).await;
+    guard.assert_running();
+    let keys = Api::<Secret>::namespaced(client.clone(), ns)
+        .list(&ListParams::default().labels(KEY_LABEL))
+        .await
+        .unwrap();
+    assert_eq!(
+        keys.items.len(),
+        1,
+        "the restarted controller reuses the key"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
 // benchmark (run with `scripts/bench-sealed`, or
 // `cargo test -p sealkit-e2e --test sealed_secret -- --ignored --nocapture benchmark`)
 
