@@ -47,7 +47,13 @@ impl Replica {
         .stdout(file.try_clone().unwrap())
         .stderr(file);
         let process = ChildGuard::spawn(name, &mut cmd);
-        Replica { name: name.to_owned(), http, metrics, log, process }
+        Replica {
+            name: name.to_owned(),
+            http,
+            metrics,
+            log,
+            process,
+        }
     }
 
     fn logs(&self) -> String {
@@ -68,24 +74,41 @@ impl Replica {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Minimal HTTP/1.0 GET on loopback: (status, body).
 async fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .ok()?;
     let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
     stream.write_all(request.as_bytes()).await.ok()?;
     let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut raw)).await.ok()?.ok()?;
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut raw))
+        .await
+        .ok()?
+        .ok()?;
     let text = String::from_utf8_lossy(&raw).into_owned();
     let status = text.split_whitespace().nth(1)?.parse().ok()?;
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
     Some((status, body))
 }
 
 /// Polls `check` every 100 ms; on timeout panics with the replicas' logs.
-async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, replicas: &[&Replica], mut check: F) -> T
+async fn wait_for<T, F, Fut>(
+    what: &str,
+    timeout: Duration,
+    replicas: &[&Replica],
+    mut check: F,
+) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
@@ -97,14 +120,23 @@ where
         }
         if start.elapsed() > timeout {
             let logs: Vec<String> = replicas.iter().map(|r| r.logs()).collect();
-            panic!("timed out after {timeout:?} waiting for {what}\n{}", logs.join("\n"));
+            panic!(
+                "timed out after {timeout:?} waiting for {what}\n{}",
+                logs.join("\n")
+            );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
 async fn holder(leases: &Api<Lease>) -> Option<String> {
-    leases.get_opt(LEASE).await.ok().flatten()?.spec?.holder_identity
+    leases
+        .get_opt(LEASE)
+        .await
+        .ok()
+        .flatten()?
+        .spec?
+        .holder_identity
 }
 
 /// Seals Secret `name` (key `password`) with the certificate a replica serves; the manifest path.
@@ -119,13 +151,21 @@ fn seal(ns: &str, name: &str, value: &str, cert_port: u16, dir: &Path) -> PathBu
     .unwrap();
     let sealed = dir.join(format!("{name}.sealed.yaml"));
     let out = Command::new(bin("sealkit"))
-        .args(["--cert", &format!("http://127.0.0.1:{cert_port}/v1/cert.pem"), "-f"])
+        .args([
+            "--cert",
+            &format!("http://127.0.0.1:{cert_port}/v1/cert.pem"),
+            "-f",
+        ])
         .arg(&secret)
         .arg("-w")
         .arg(&sealed)
         .output()
         .unwrap();
-    assert!(out.status.success(), "sealkit failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "sealkit failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     sealed
 }
 
@@ -137,7 +177,11 @@ fn apply(env: &TestEnv, manifest: &Path) {
         .arg(manifest)
         .output()
         .unwrap();
-    assert!(out.status.success(), "kubectl apply: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "kubectl apply: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 async fn secret_value(secrets: &Api<Secret>, name: &str) -> Option<(String, String)> {
@@ -162,24 +206,46 @@ async fn a_follower_takes_over_within_fifteen_seconds_after_the_leader_is_killed
 
     // One leader; both replicas serve the same sealing certificate (the follower loaded the key
     // the leader generated instead of making its own).
-    let leader = wait_for("a lease holder", Duration::from_secs(30), &[&a, &b], || holder(&leases)).await;
-    let a_leads = leader.starts_with("replica-a_");
-    let certs = wait_for("both replicas to serve /v1/cert.pem", Duration::from_secs(60), &[&a, &b], || async {
-        let (sa, ca) = http_get(a.http, "/v1/cert.pem").await?;
-        let (sb, cb) = http_get(b.http, "/v1/cert.pem").await?;
-        (sa == 200 && sb == 200).then_some((ca, cb))
+    let leader = wait_for("a lease holder", Duration::from_secs(30), &[&a, &b], || {
+        holder(&leases)
     })
     .await;
+    let a_leads = leader.starts_with("replica-a_");
+    let certs = wait_for(
+        "both replicas to serve /v1/cert.pem",
+        Duration::from_secs(60),
+        &[&a, &b],
+        || async {
+            let (sa, ca) = http_get(a.http, "/v1/cert.pem").await?;
+            let (sb, cb) = http_get(b.http, "/v1/cert.pem").await?;
+            (sa == 200 && sb == 200).then_some((ca, cb))
+        },
+    )
+    .await;
     assert!(certs.0.contains("BEGIN CERTIFICATE"));
-    assert_eq!(certs.0, certs.1, "the replicas serve different sealing keys");
+    assert_eq!(
+        certs.0, certs.1,
+        "the replicas serve different sealing keys"
+    );
     let key_secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
     let keys = key_secrets
-        .list(&kube::api::ListParams::default().labels("sealedsecrets.bitnami.com/sealed-secrets-key"))
+        .list(
+            &kube::api::ListParams::default()
+                .labels("sealedsecrets.bitnami.com/sealed-secrets-key"),
+        )
         .await
         .unwrap();
-    assert_eq!(keys.items.len(), 1, "exactly one key Secret must exist (only the leader generates)");
+    assert_eq!(
+        keys.items.len(),
+        1,
+        "exactly one key Secret must exist (only the leader generates)"
+    );
 
-    let (leader_r, follower_r) = if a_leads { (&mut a, &mut b) } else { (&mut b, &mut a) };
+    let (leader_r, follower_r) = if a_leads {
+        (&mut a, &mut b)
+    } else {
+        (&mut b, &mut a)
+    };
 
     // The leader unseals; the follower never writes.
     let first = seal(&ns, "first", "one", follower_r.http, &dir);
@@ -193,8 +259,19 @@ async fn a_follower_takes_over_within_fifteen_seconds_after_the_leader_is_killed
     )
     .await;
     assert_eq!(value, "one");
-    assert_eq!(follower_r.counter("sealed_secrets_controller_writes_total").await, 0.0, "the follower wrote");
-    assert!(leader_r.counter("sealed_secrets_controller_writes_total").await >= 1.0);
+    assert_eq!(
+        follower_r
+            .counter("sealed_secrets_controller_writes_total")
+            .await,
+        0.0,
+        "the follower wrote"
+    );
+    assert!(
+        leader_r
+            .counter("sealed_secrets_controller_writes_total")
+            .await
+            >= 1.0
+    );
 
     // Kill the leader (no release), then ask for a new Secret at once.
     leader_r.process.child_mut().kill().unwrap();
@@ -221,7 +298,10 @@ async fn a_follower_takes_over_within_fifteen_seconds_after_the_leader_is_killed
          (lease duration 10 s, renew grace 3 s)",
         takeover.as_secs_f64()
     );
-    assert!(takeover < Duration::from_secs(15), "takeover took {takeover:?}");
+    assert!(
+        takeover < Duration::from_secs(15),
+        "takeover took {takeover:?}"
+    );
 
     // No fighting: the new leader left `first` alone (same resourceVersion) and wrote only `second`.
     let (_, rv) = secret_value(&secrets, "first").await.unwrap();
@@ -230,7 +310,12 @@ async fn a_follower_takes_over_within_fifteen_seconds_after_the_leader_is_killed
     let (_, rv_later) = secret_value(&secrets, "second").await.unwrap();
     let (_, rv_now) = secret_value(&secrets, "second").await.unwrap();
     assert_eq!(rv_later, rv_now);
-    assert_eq!(follower_r.counter("sealed_secrets_controller_writes_total{kind=\"secret\"}").await, 1.0);
+    assert_eq!(
+        follower_r
+            .counter("sealed_secrets_controller_writes_total{kind=\"secret\"}")
+            .await,
+        1.0
+    );
 }
 
 #[tokio::test]
@@ -245,35 +330,61 @@ async fn a_graceful_stop_hands_the_lease_over_within_seconds_and_followers_keep_
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
 
     let a = Replica::start(env, &ns, "replica-a", &dir);
-    let leader = wait_for("replica-a to lead", Duration::from_secs(30), &[&a], || holder(&leases)).await;
+    let leader = wait_for("replica-a to lead", Duration::from_secs(30), &[&a], || {
+        holder(&leases)
+    })
+    .await;
     assert!(leader.starts_with("replica-a_"), "{leader}");
     let mut b = Replica::start(env, &ns, "replica-b", &dir);
-    wait_for("replica-b to serve /v1/cert.pem", Duration::from_secs(60), &[&a, &b], || async {
-        let (status, _) = http_get(b.http, "/v1/cert.pem").await?;
-        (status == 200).then_some(())
-    })
+    wait_for(
+        "replica-b to serve /v1/cert.pem",
+        Duration::from_secs(60),
+        &[&a, &b],
+        || async {
+            let (status, _) = http_get(b.http, "/v1/cert.pem").await?;
+            (status == 200).then_some(())
+        },
+    )
     .await;
     // followers answer the other endpoints too
     let (status, recipients) = http_get(b.http, "/v1/recipients").await.unwrap();
     assert_eq!(status, 200);
     assert!(recipients.starts_with("age1"), "{recipients}");
-    assert_eq!(holder(&leases).await.unwrap_or_default(), leader, "the follower must not lead");
+    assert_eq!(
+        holder(&leases).await.unwrap_or_default(),
+        leader,
+        "the follower must not lead"
+    );
 
     let sealed = seal(&ns, "handover", "three", b.http, &dir);
-    let stop = Command::new("kill").args(["-TERM", &a.process.id().to_string()]).status().unwrap();
+    let stop = Command::new("kill")
+        .args(["-TERM", &a.process.id().to_string()])
+        .status()
+        .unwrap();
     assert!(stop.success());
     let stopped_at = Instant::now();
     apply(env, &sealed);
-    wait_for("replica-b to unseal after the hand-over", Duration::from_secs(30), &[&a, &b], || {
-        secret_value(&secrets, "handover")
-    })
+    wait_for(
+        "replica-b to unseal after the hand-over",
+        Duration::from_secs(30),
+        &[&a, &b],
+        || secret_value(&secrets, "handover"),
+    )
     .await;
     let handover = stopped_at.elapsed();
     println!(
         "HA hand-over: leader stopped (SIGTERM, lease released) -> new SealedSecret unsealed after {:.1} s",
         handover.as_secs_f64()
     );
-    assert!(handover < Duration::from_secs(8), "graceful hand-over took {handover:?}");
-    assert!(holder(&leases).await.unwrap_or_default().starts_with("replica-b_"));
+    assert!(
+        handover < Duration::from_secs(8),
+        "graceful hand-over took {handover:?}"
+    );
+    assert!(
+        holder(&leases)
+            .await
+            .unwrap_or_default()
+            .starts_with("replica-b_")
+    );
     b.process.assert_running();
 }

@@ -360,7 +360,10 @@ fn namespace_mode_creates_no_cluster_wide_rbac() {
     namespaces.sort();
     assert_eq!(namespaces, ["ops", "team-a", "team-b"]);
     let args = args_of(&docs);
-    assert!(args.contains(&"--all-namespaces=false".to_owned()), "{args:?}");
+    assert!(
+        args.contains(&"--all-namespaces=false".to_owned()),
+        "{args:?}"
+    );
     assert!(
         args.contains(&"--additional-namespaces=team-a,team-b".to_owned()),
         "{args:?}"

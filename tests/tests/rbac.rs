@@ -23,7 +23,13 @@ fn chart() -> PathBuf {
 
 fn helm_template(namespace: &str, set: &[&str], show_only: &[&str]) -> String {
     let chart = chart();
-    let mut args = vec!["template", "sealkit", chart.to_str().unwrap(), "--namespace", namespace];
+    let mut args = vec![
+        "template",
+        "sealkit",
+        chart.to_str().unwrap(),
+        "--namespace",
+        namespace,
+    ];
     for s in set {
         args.extend(["--set", s]);
     }
@@ -31,7 +37,11 @@ fn helm_template(namespace: &str, set: &[&str], show_only: &[&str]) -> String {
         args.extend(["--show-only", s]);
     }
     let out = Command::new(peer("helm")).args(&args).output().unwrap();
-    assert!(out.status.success(), "helm template: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "helm template: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -58,24 +68,45 @@ fn kubectl_apply_stdin(env: &TestEnv, manifests: &str) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(manifests.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(manifests.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "kubectl apply: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "kubectl apply: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .ok()?;
     let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
     stream.write_all(request.as_bytes()).await.ok()?;
     let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut raw)).await.ok()?.ok()?;
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut raw))
+        .await
+        .ok()?
+        .ok()?;
     let text = String::from_utf8_lossy(&raw).into_owned();
     let status = text.split_whitespace().nth(1)?.parse().ok()?;
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
     Some((status, body))
 }
 
@@ -118,7 +149,12 @@ impl Controller {
             .stdout(file.try_clone().unwrap())
             .stderr(file);
         let process = ChildGuard::spawn("sealkit-controller (chart RBAC)", &mut cmd);
-        Controller { http, metrics, log, process }
+        Controller {
+            http,
+            metrics,
+            log,
+            process,
+        }
     }
 
     fn logs(&self) -> String {
@@ -149,7 +185,10 @@ impl Controller {
                 return v;
             }
             if start.elapsed() > timeout || !self.process.is_running() {
-                panic!("timed out waiting for {what}; controller log:\n{}", self.logs());
+                panic!(
+                    "timed out waiting for {what}; controller log:\n{}",
+                    self.logs()
+                );
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
@@ -167,13 +206,21 @@ fn seal(ns: &str, name: &str, value: &str, cert_port: u16, dir: &Path) -> PathBu
     .unwrap();
     let sealed = dir.join(format!("{ns}-{name}.sealed.yaml"));
     let out = Command::new(bin("sealkit"))
-        .args(["--cert", &format!("http://127.0.0.1:{cert_port}/v1/cert.pem"), "-f"])
+        .args([
+            "--cert",
+            &format!("http://127.0.0.1:{cert_port}/v1/cert.pem"),
+            "-f",
+        ])
         .arg(&secret)
         .arg("-w")
         .arg(&sealed)
         .output()
         .unwrap();
-    assert!(out.status.success(), "sealkit: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "sealkit: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     sealed
 }
 
@@ -192,7 +239,10 @@ fn is_forbidden<T: std::fmt::Debug>(result: Result<T, kube::Error>) -> bool {
 
 fn secret_named(name: &str) -> Secret {
     Secret {
-        metadata: ObjectMeta { name: Some(name.to_owned()), ..ObjectMeta::default() },
+        metadata: ObjectMeta {
+            name: Some(name.to_owned()),
+            ..ObjectMeta::default()
+        },
         string_data: Some([("k".to_owned(), "v".to_owned())].into()),
         ..Secret::default()
     }
@@ -202,20 +252,40 @@ fn secret_named(name: &str) -> Secret {
 async fn assert_no_escalation(sa: &Client, ns: &str, other_ns: &str) {
     let roles: Api<Role> = Api::namespaced(sa.clone(), ns);
     let role = Role {
-        metadata: ObjectMeta { name: Some("escalate".to_owned()), ..ObjectMeta::default() },
+        metadata: ObjectMeta {
+            name: Some("escalate".to_owned()),
+            ..ObjectMeta::default()
+        },
         rules: None,
     };
-    assert!(is_forbidden(roles.create(&PostParams::default(), &role).await), "may create Roles");
+    assert!(
+        is_forbidden(roles.create(&PostParams::default(), &role).await),
+        "may create Roles"
+    );
     let cms: Api<ConfigMap> = Api::namespaced(sa.clone(), other_ns);
-    assert!(is_forbidden(cms.list(&ListParams::default()).await), "may list ConfigMaps elsewhere");
+    assert!(
+        is_forbidden(cms.list(&ListParams::default()).await),
+        "may list ConfigMaps elsewhere"
+    );
     let leases: Api<k8s_openapi::api::coordination::v1::Lease> = Api::namespaced(sa.clone(), ns);
     assert!(
-        is_forbidden(leases.patch("someone-elses-lease", &PatchParams::default(), &Patch::Merge(serde_json::json!({}))).await),
+        is_forbidden(
+            leases
+                .patch(
+                    "someone-elses-lease",
+                    &PatchParams::default(),
+                    &Patch::Merge(serde_json::json!({}))
+                )
+                .await
+        ),
         "may patch other Leases"
     );
     let keys: Api<Secret> = Api::namespaced(sa.clone(), other_ns);
     assert!(
-        is_forbidden(keys.delete_collection(&Default::default(), &ListParams::default()).await),
+        is_forbidden(
+            keys.delete_collection(&Default::default(), &ListParams::default())
+                .await
+        ),
         "may deletecollection Secrets"
     );
 }
@@ -232,8 +302,15 @@ async fn namespace_mode_rbac_is_enough_to_unseal_and_refuses_everything_else() {
 
     // Exactly the chart's ServiceAccount and RBAC (default names, namespace-only mode).
     let set = ["scope.mode=namespaces", "externalSecrets.enabled=false"];
-    let rbac = helm_template(&ns, &set, &["templates/serviceaccount.yaml", "templates/rbac.yaml"]);
-    assert!(!rbac.contains("kind: ClusterRole"), "namespace mode rendered cluster-wide RBAC");
+    let rbac = helm_template(
+        &ns,
+        &set,
+        &["templates/serviceaccount.yaml", "templates/rbac.yaml"],
+    );
+    assert!(
+        !rbac.contains("kind: ClusterRole"),
+        "namespace mode rendered cluster-wide RBAC"
+    );
     kubectl_apply_stdin(env, &rbac);
 
     let mut controller = Controller::start(env, &ns, SA, chart_args(&ns, &set), &dir).await;
@@ -252,20 +329,31 @@ async fn namespace_mode_rbac_is_enough_to_unseal_and_refuses_everything_else() {
     let published = controller
         .wait("the public-key ConfigMap", Duration::from_secs(30), || {
             let cms: Api<ConfigMap> = Api::namespaced(alice.clone(), &ns);
-            async move { cms.get_opt("sealed-secrets-controller-public-keys").await.ok().flatten() }
+            async move {
+                cms.get_opt("sealed-secrets-controller-public-keys")
+                    .await
+                    .ok()
+                    .flatten()
+            }
         })
         .await;
     let data = published.data.unwrap_or_default();
     assert!(data["cert.pem"].contains("BEGIN CERTIFICATE"));
     assert!(data["recipients.txt"].starts_with("age1"));
-    assert!(is_forbidden(Api::<Secret>::namespaced(alice.clone(), &ns).list(&ListParams::default()).await));
+    assert!(is_forbidden(
+        Api::<Secret>::namespaced(alice.clone(), &ns)
+            .list(&ListParams::default())
+            .await
+    ));
 
     // The work: unseal a SealedSecret in the watched namespace.
     let sealed = seal(&ns, "app", "in-scope", port, &dir);
     apply_file(env, &sealed);
     let secrets: Api<Secret> = Api::namespaced(admin.clone(), &ns);
     let value = controller
-        .wait("the Secret", Duration::from_secs(30), || secret_value(&secrets, "app"))
+        .wait("the Secret", Duration::from_secs(30), || {
+            secret_value(&secrets, "app")
+        })
         .await;
     assert_eq!(value, "in-scope");
 
@@ -275,15 +363,31 @@ async fn namespace_mode_rbac_is_enough_to_unseal_and_refuses_everything_else() {
     apply_file(env, &outside);
     let sa = env.service_account_client(&ns, SA).await;
     let theirs: Api<Secret> = Api::namespaced(admin.clone(), &other_ns);
-    theirs.create(&PostParams::default(), &secret_named("not-yours")).await.unwrap();
-    assert!(is_forbidden(Api::<Secret>::namespaced(sa.clone(), &other_ns).get("not-yours").await));
-    assert!(is_forbidden(Api::<Secret>::all(sa.clone()).list(&ListParams::default()).await));
+    theirs
+        .create(&PostParams::default(), &secret_named("not-yours"))
+        .await
+        .unwrap();
     assert!(is_forbidden(
-        Api::<Secret>::namespaced(sa.clone(), &other_ns).create(&PostParams::default(), &secret_named("planted")).await
+        Api::<Secret>::namespaced(sa.clone(), &other_ns)
+            .get("not-yours")
+            .await
+    ));
+    assert!(is_forbidden(
+        Api::<Secret>::all(sa.clone())
+            .list(&ListParams::default())
+            .await
+    ));
+    assert!(is_forbidden(
+        Api::<Secret>::namespaced(sa.clone(), &other_ns)
+            .create(&PostParams::default(), &secret_named("planted"))
+            .await
     ));
     assert_no_escalation(&sa, &ns, &other_ns).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert!(secret_value(&theirs, "app").await.is_none(), "a SealedSecret outside the scope was unsealed");
+    assert!(
+        secret_value(&theirs, "app").await.is_none(),
+        "a SealedSecret outside the scope was unsealed"
+    );
 
     // The failure path (status, event, metric) works with the same permissions.
     assert_alerted_metric_counts_failures(env, &ns, &mut controller).await;
@@ -291,14 +395,28 @@ async fn namespace_mode_rbac_is_enough_to_unseal_and_refuses_everything_else() {
 
     controller.process.assert_running();
     let refused = controller.forbidden_lines();
-    assert!(refused.is_empty(), "the controller hit missing permissions:\n{}", refused.join("\n"));
+    assert!(
+        refused.is_empty(),
+        "the controller hit missing permissions:\n{}",
+        refused.join("\n")
+    );
 }
 
 /// The metric the chart's PrometheusRule alerts on is really exported by the binary, with the
 /// labels the alert groups by, once an unseal fails.
-async fn assert_alerted_metric_counts_failures(env: &TestEnv, ns: &str, controller: &mut Controller) {
-    let rule = helm_template("x", &["metrics.prometheusRule.enabled=true"], &["templates/prometheusrule.yaml"]);
-    assert!(rule.contains("sum by (reason, namespace) (rate(sealed_secrets_controller_unseal_errors_total[5m])) > 0"));
+async fn assert_alerted_metric_counts_failures(
+    env: &TestEnv,
+    ns: &str,
+    controller: &mut Controller,
+) {
+    let rule = helm_template(
+        "x",
+        &["metrics.prometheusRule.enabled=true"],
+        &["templates/prometheusrule.yaml"],
+    );
+    assert!(rule.contains(
+        "sum by (reason, namespace) (rate(sealed_secrets_controller_unseal_errors_total[5m])) > 0"
+    ));
     let broken = serde_json::json!({
         "apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
         "metadata": {"name": "broken", "namespace": ns},
@@ -306,7 +424,9 @@ async fn assert_alerted_metric_counts_failures(env: &TestEnv, ns: &str, controll
     });
     kubectl_apply_stdin(env, &broken.to_string());
     let port = controller.metrics;
-    let sample = format!("sealed_secrets_controller_unseal_errors_total{{reason=\"unseal\",namespace=\"{ns}\"}}");
+    let sample = format!(
+        "sealed_secrets_controller_unseal_errors_total{{reason=\"unseal\",namespace=\"{ns}\"}}"
+    );
     controller
         .wait("the unseal-error counter", Duration::from_secs(30), || {
             let sample = sample.clone();
@@ -323,7 +443,9 @@ fn label_manifest(yaml: &str, selector: &str) -> String {
     let mut doc: Value = serde_saphyr::from_str(yaml).unwrap();
     let (key, value) = selector.split_once('=').unwrap();
     let meta = doc["metadata"].as_object_mut().unwrap();
-    let labels = meta.entry("labels").or_insert_with(|| serde_json::json!({}));
+    let labels = meta
+        .entry("labels")
+        .or_insert_with(|| serde_json::json!({}));
     labels[key] = Value::String(value.to_owned());
     serde_json::to_string(&doc).unwrap()
 }
@@ -343,12 +465,23 @@ async fn cluster_mode_rbac_is_enough_to_unseal_in_any_namespace_and_refuses_the_
     let fullname = format!("fullnameOverride={ns}");
     let selector = format!("sealkit-e2e/rbac={ns}");
     let extra = format!("sealedSecrets.extraArgs={{--label-selector={selector}}}");
-    let set = [fullname.as_str(), "externalSecrets.enabled=false", extra.as_str()];
-    let rbac = helm_template(&ns, &set, &["templates/serviceaccount.yaml", "templates/rbac.yaml"]);
+    let set = [
+        fullname.as_str(),
+        "externalSecrets.enabled=false",
+        extra.as_str(),
+    ];
+    let rbac = helm_template(
+        &ns,
+        &set,
+        &["templates/serviceaccount.yaml", "templates/rbac.yaml"],
+    );
     assert!(rbac.contains("kind: ClusterRole"));
     kubectl_apply_stdin(env, &rbac);
     let args = chart_args(&ns, &set);
-    assert!(args.contains(&"--all-namespaces=true".to_owned()), "{args:?}");
+    assert!(
+        args.contains(&"--all-namespaces=true".to_owned()),
+        "{args:?}"
+    );
 
     let sa_name = ns.clone(); // the chart names the ServiceAccount after the fullname
     let mut controller = Controller::start(env, &ns, &sa_name, args, &dir).await;
@@ -367,17 +500,35 @@ async fn cluster_mode_rbac_is_enough_to_unseal_in_any_namespace_and_refuses_the_
     kubectl_apply_stdin(env, &labelled);
     let secrets: Api<Secret> = Api::namespaced(admin.clone(), &second_ns);
     let value = controller
-        .wait("the Secret in the second namespace", Duration::from_secs(30), || secret_value(&secrets, "app"))
+        .wait(
+            "the Secret in the second namespace",
+            Duration::from_secs(30),
+            || secret_value(&secrets, "app"),
+        )
         .await;
     assert_eq!(value, "anywhere");
 
     let sa = env.service_account_client(&ns, &sa_name).await;
     assert_no_escalation(&sa, &ns, &second_ns).await;
     // Its own namespace's ConfigMaps other than the public keys: not writable.
-    let cm = ConfigMap { metadata: ObjectMeta { name: Some("planted".to_owned()), ..Default::default() }, ..Default::default() };
-    assert!(is_forbidden(Api::<ConfigMap>::namespaced(sa.clone(), &second_ns).create(&PostParams::default(), &cm).await));
+    let cm = ConfigMap {
+        metadata: ObjectMeta {
+            name: Some("planted".to_owned()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    assert!(is_forbidden(
+        Api::<ConfigMap>::namespaced(sa.clone(), &second_ns)
+            .create(&PostParams::default(), &cm)
+            .await
+    ));
 
     controller.process.assert_running();
     let refused = controller.forbidden_lines();
-    assert!(refused.is_empty(), "the controller hit missing permissions:\n{}", refused.join("\n"));
+    assert!(
+        refused.is_empty(),
+        "the controller hit missing permissions:\n{}",
+        refused.join("\n")
+    );
 }
