@@ -67,7 +67,10 @@ struct Entry {
 #[derive(Default)]
 struct StoreState {
     entries: HashMap<RemoteKey, Entry>,
-    pending: HashMap<RemoteKey, Vec<oneshot::Sender<Answer>>>,
+    /// Waiting requests and the freshest `not_before` any of them asked for.
+    pending: HashMap<RemoteKey, (Instant, Vec<oneshot::Sender<Answer>>)>,
+    /// One flush at a time per store: a later flush finds what an earlier one revalidated.
+    flush_lock: Arc<tokio::sync::Mutex<()>>,
     inflight: HashMap<RemoteKey, (Instant, Vec<oneshot::Sender<Answer>>)>,
     flush_scheduled: bool,
     /// Secrets in the account seen by the last full ListSecrets (to price a sweep).
@@ -139,7 +142,12 @@ impl ValueCache {
                 {
                     waiters.push(tx);
                 } else {
-                    s.pending.entry(key.clone()).or_default().push(tx);
+                    let slot = s
+                        .pending
+                        .entry(key.clone())
+                        .or_insert_with(|| (not_before, Vec::new()));
+                    slot.0 = slot.0.max(not_before);
+                    slot.1.push(tx);
                 }
                 waits.push((key.clone(), rx));
             }
@@ -178,13 +186,27 @@ impl ValueCache {
     }
 
     async fn flush(self: &Arc<Self>, store: &ResolvedStore, state: &Arc<Mutex<StoreState>>) {
+        let lock = {
+            let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+            s.flush_scheduled = false;
+            s.flush_lock.clone()
+        };
+        let _one_at_a_time = lock.lock().await;
         let started = Instant::now();
         let (keys, sweep) = {
             let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
-            s.flush_scheduled = false;
             let pending = std::mem::take(&mut s.pending);
             let mut keys = Vec::new();
-            for (k, waiters) in pending {
+            for (k, (not_before, waiters)) in pending {
+                // answered meanwhile by an earlier flush (a sweep, a batch, a piggyback)
+                if let Some(e) = s.entries.get(&k)
+                    && e.validated_at >= not_before
+                {
+                    for w in waiters {
+                        let _ = w.send(e.answer.clone());
+                    }
+                    continue;
+                }
                 s.inflight
                     .entry(k.clone())
                     .or_insert_with(|| (started, Vec::new()))
@@ -214,6 +236,9 @@ impl ValueCache {
                 };
             (keys, sweep)
         };
+        if keys.is_empty() {
+            return;
+        }
 
         let mut answers: HashMap<RemoteKey, Answer> = HashMap::new();
         let mut to_fetch: Vec<RemoteKey> = keys.clone();

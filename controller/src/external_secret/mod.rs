@@ -24,6 +24,7 @@ pub mod reconciler;
 pub mod refresh;
 pub mod status;
 pub mod store;
+pub mod store_status;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -178,7 +179,24 @@ pub async fn run(client: kube::Client, args: Args, metrics: Arc<Metrics>) -> any
     let secret_cfg =
         watcher::Config::default().labels("reconcile.external-secrets.io/managed=true");
 
-    controller
+    let secret_stores = Controller::new(ss_api.clone(), watcher::Config::default())
+        .shutdown_on_signal()
+        .run(
+            store_status::reconcile_secret_store,
+            store_status::error_policy,
+            ctx.clone(),
+        )
+        .for_each(|_| futures::future::ready(()));
+    let cluster_stores = Controller::new(css_api.clone(), watcher::Config::default())
+        .shutdown_on_signal()
+        .run(
+            store_status::reconcile_cluster_store,
+            store_status::error_policy,
+            ctx.clone(),
+        )
+        .for_each(|_| futures::future::ready(()));
+
+    let external_secrets = controller
         .with_config(ControllerConfig::default().concurrency(concurrency))
         .watches(
             secret_api,
@@ -216,8 +234,8 @@ pub async fn run(client: kube::Client, args: Args, metrics: Arc<Metrics>) -> any
         )
         .shutdown_on_signal()
         .run(reconciler::reconcile, reconciler::error_policy, ctx)
-        .for_each(|_| futures::future::ready(()))
-        .await;
+        .for_each(|_| futures::future::ready(()));
+    futures::join!(external_secrets, secret_stores, cluster_stores);
     Ok(())
 }
 

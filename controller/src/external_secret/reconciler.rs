@@ -329,10 +329,11 @@ async fn reconcile_inner(es: &ExternalSecret, ctx: &Context) -> Result<Action, E
         return Ok(next_action(&facts));
     }
 
-    // How old a cached value may be: a fresh read for never-synced/changed ExternalSecrets, a
-    // slightly early one for due refreshes (so ExternalSecrets sharing secrets share one refresh),
-    // and the last synced one to repair a tampered or deleted Secret without calling AWS.
-    let tolerance = (interval / 10).min(Duration::from_secs(30));
+    // How old a cached value may be: a fresh read for changed ExternalSecrets; for never-synced
+    // and due ones a value validated up to `refresh::tolerance` earlier, so ExternalSecrets sharing
+    // secrets, or due at the same aligned time, share one bulk refresh; and the last synced one to
+    // repair a tampered or deleted Secret without calling AWS.
+    let tolerance = refresh::tolerance(interval);
     let not_before = match reason {
         Some(RefreshReason::Changed) => Instant::now(),
         Some(RefreshReason::NeverSynced) | Some(RefreshReason::Due) => Instant::now() - tolerance,

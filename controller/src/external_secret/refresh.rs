@@ -22,6 +22,13 @@ pub fn to_time(t: DateTime<Utc>) -> k8s_openapi::apimachinery::pkg::apis::meta::
     k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(ts)
 }
 
+/// How early a periodic refresh may run, and how old a shared cached value it may use: a quarter
+/// of the interval, at most 5 minutes. Refreshes are aligned to multiples of it, so ExternalSecrets
+/// with the same interval refresh together and share one bulk AWS call.
+pub fn tolerance(interval: Duration) -> Duration {
+    (interval / 4).min(Duration::from_secs(300))
+}
+
 /// Facts the decision needs, all non-secret.
 #[derive(Debug, Clone)]
 pub struct RefreshFacts {
@@ -84,14 +91,17 @@ pub fn should_refresh(f: &RefreshFacts) -> Option<RefreshReason> {
             if refresh_time > f.now {
                 return Some(RefreshReason::Due);
             }
-            let next = refresh_time
-                + chrono::Duration::from_std(f.interval).unwrap_or(chrono::Duration::MAX);
+            let early = f.interval.saturating_sub(tolerance(f.interval));
+            let next =
+                refresh_time + chrono::Duration::from_std(early).unwrap_or(chrono::Duration::MAX);
             (next <= f.now).then_some(RefreshReason::Due)
         }
     }
 }
 
-/// Time until the next periodic refresh, or `None` when the policy never refreshes on time.
+/// Time until the next periodic refresh, or `None` when the policy never refreshes on time: the
+/// first multiple of [`tolerance`] (since the Unix epoch) at or after `refreshTime + interval -
+/// tolerance`, so the refresh happens within `[interval - tolerance, interval]` after the last one.
 pub fn next_refresh_in(f: &RefreshFacts) -> Option<Duration> {
     if f.policy.unwrap_or(RefreshPolicy::Periodic) != RefreshPolicy::Periodic
         || f.interval.is_zero()
@@ -101,8 +111,19 @@ pub fn next_refresh_in(f: &RefreshFacts) -> Option<Duration> {
     let Some(refresh_time) = f.refresh_time else {
         return Some(Duration::ZERO);
     };
-    let elapsed = (f.now - refresh_time).to_std().unwrap_or(Duration::ZERO);
-    Some(f.interval.saturating_sub(elapsed))
+    let tick = tolerance(f.interval).as_millis().max(1) as i64;
+    let early = f.interval.saturating_sub(tolerance(f.interval));
+    let earliest = (refresh_time
+        + chrono::Duration::from_std(early).unwrap_or(chrono::Duration::MAX))
+    .timestamp_millis();
+    let aligned = earliest.div_euclid(tick) * tick
+        + if earliest.rem_euclid(tick) == 0 {
+            0
+        } else {
+            tick
+        };
+    let wait_ms = aligned - f.now.timestamp_millis();
+    Some(Duration::from_millis(wait_ms.max(0) as u64))
 }
 
 /// State of the target Secret relevant to ESO's `isSecretValid`.
@@ -176,10 +197,20 @@ mod tests {
             should_refresh(&facts(None, 60, Some(30), true)),
             Some(RefreshReason::Changed)
         );
+        let wait = next_refresh_in(&facts(None, 60, Some(45), false)).unwrap();
+        assert!(wait <= Duration::from_secs(15), "{wait:?}");
+        let at = facts(None, 60, Some(45), false).now + chrono::Duration::from_std(wait).unwrap();
         assert_eq!(
-            next_refresh_in(&facts(None, 60, Some(45), false)),
-            Some(Duration::from_secs(15))
+            at.timestamp_millis() % 15_000,
+            0,
+            "refreshes align to multiples of the tolerance"
         );
+        assert_eq!(
+            should_refresh(&facts(None, 60, Some(50), false)),
+            Some(RefreshReason::Due),
+            "early by up to 15 s"
+        );
+        assert_eq!(should_refresh(&facts(None, 60, Some(40), false)), None);
     }
 
     #[test]

@@ -90,6 +90,32 @@ impl StoreError {
     }
 }
 
+/// Whether ClusterSecretStore namespace conditions are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Conditions {
+    Check,
+    Skip,
+}
+
+/// True when a ClusterSecretStore reads credentials from the ExternalSecret's namespace.
+fn is_referent(aws: &AwsProvider) -> bool {
+    let Some(auth) = &aws.auth else { return false };
+    if let Some(keys) = &auth.secret_ref {
+        return [
+            &keys.access_key_id_secret_ref,
+            &keys.secret_access_key_secret_ref,
+            &keys.session_token_secret_ref,
+        ]
+        .into_iter()
+        .flatten()
+        .any(|s| s.namespace.is_none());
+    }
+    auth.jwt
+        .as_ref()
+        .and_then(|j| j.service_account_ref.as_ref())
+        .is_some_and(|s| s.namespace.is_none())
+}
+
 /// A usable store: a client and the cache identity.
 #[derive(Clone)]
 pub struct ResolvedStore {
@@ -205,6 +231,36 @@ impl Stores {
                 .spec
                 .into(),
         };
+        self.resolve_spec(namespace, kind, name, &spec, Conditions::Check)
+            .await
+    }
+
+    /// Validates a store for its own status: `Ok(None)` when the result depends on the namespace
+    /// of the ExternalSecret (ClusterSecretStore with referent auth).
+    pub async fn validate(
+        &self,
+        namespace: &str,
+        kind: StoreKind,
+        name: &str,
+        spec: &StoreSpec,
+    ) -> Result<Option<ResolvedStore>, StoreError> {
+        let aws = supported_provider(spec)?;
+        if kind == StoreKind::ClusterSecretStore && is_referent(aws) {
+            return Ok(None);
+        }
+        self.resolve_spec(namespace, kind, name, spec, Conditions::Skip)
+            .await
+            .map(Some)
+    }
+
+    async fn resolve_spec(
+        &self,
+        namespace: &str,
+        kind: StoreKind,
+        name: &str,
+        spec: &StoreSpec,
+        conditions: Conditions,
+    ) -> Result<ResolvedStore, StoreError> {
         if let Some(class) = spec.controller.as_deref().filter(|c| !c.is_empty())
             && class != self.settings.controller_class
         {
@@ -213,8 +269,8 @@ impl Stores {
                 class: class.to_owned(),
             });
         }
-        let aws = supported_provider(&spec)?;
-        if kind == StoreKind::ClusterSecretStore {
+        let aws = supported_provider(spec)?;
+        if kind == StoreKind::ClusterSecretStore && conditions == Conditions::Check {
             self.check_conditions(
                 name,
                 namespace,
