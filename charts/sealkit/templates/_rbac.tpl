@@ -2,7 +2,8 @@
 Rules for reconciling in one namespace (Role) or all of them (ClusterRole), derived from what the
 controller does (see docs/security.md):
 * SealedSecrets: list/watch SealedSecrets; write the Secret (get, create, update = PUT); patch status.
-* ExternalSecrets: list/watch ExternalSecrets and SecretStores (+ ClusterSecretStores cluster-wide);
+* ExternalSecrets: list/watch ExternalSecrets and SecretStores (+ ClusterSecretStores cluster-wide),
+  patch their status (stores get a Ready condition too);
   write/delete the target Secret; read credential Secrets, template ConfigMaps, ServiceAccounts
   and mint their tokens (store auth.jwt); patch status.
 * Both watch only the Secrets they manage, metadata only, by label (`sealkit.dev/sealed-secret`,
@@ -37,7 +38,7 @@ Argument: dict "root" $ "cluster" bool.
   resources: [externalsecrets, secretstores]
   verbs: [get, list, watch]
 - apiGroups: [external-secrets.io]
-  resources: [externalsecrets/status]
+  resources: [externalsecrets/status, secretstores/status]
   verbs: [get, patch, update]
 - apiGroups: [""]
   resources: [configmaps, serviceaccounts]
@@ -51,6 +52,9 @@ Argument: dict "root" $ "cluster" bool.
 - apiGroups: [external-secrets.io]
   resources: [clustersecretstores]
   verbs: [get, list, watch]
+- apiGroups: [external-secrets.io]
+  resources: [clustersecretstores/status]
+  verbs: [get, patch, update]
 {{- if not $v.sealedSecrets.namespaceSelector }}
 # ClusterSecretStore namespaceSelector conditions read the namespace's labels.
 - apiGroups: [""]
