@@ -54,7 +54,7 @@ fn parse_key_text(input: &[u8]) -> Result<Vec<PrivateKey>, KeyError> {
                 }
                 "PRIVATE KEY" => keys.push(PrivateKey::Rsa(RsaPrivateKey::from_pkcs8_der(&der)?)),
                 "CERTIFICATE" => {}
-                _ => return Err(KeyError::UnsupportedPemBlock(tag)),
+                _ => return Err(KeyError::unsupported_pem_block(&tag)),
             }
         }
     }

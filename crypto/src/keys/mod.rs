@@ -95,6 +95,13 @@ pub enum KeyError {
     Generate(String),
 }
 
+impl KeyError {
+    /// The tag is echoed (it names the block type), but only its first 30 characters.
+    fn unsupported_pem_block(tag: &str) -> Self {
+        KeyError::UnsupportedPemBlock(tag.chars().take(30).collect())
+    }
+}
+
 /// The algorithm of a public key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum KeyAlgorithm {

@@ -36,7 +36,7 @@ impl RsaPublicKey {
         let block = pem::parse(pem_text).map_err(KeyError::Pem)?;
         match block.tag() {
             "PUBLIC KEY" | "RSA PUBLIC KEY" => Self::from_der(block.contents()),
-            other => Err(KeyError::UnsupportedPemBlock(other.to_owned())),
+            other => Err(KeyError::unsupported_pem_block(other)),
         }
     }
 
@@ -117,7 +117,7 @@ impl RsaPrivateKey {
         match tag.as_str() {
             "RSA PRIVATE KEY" => Self::from_pkcs1_der(&der),
             "PRIVATE KEY" => Self::from_pkcs8_der(&der),
-            _ => Err(KeyError::UnsupportedPemBlock(tag)),
+            _ => Err(KeyError::unsupported_pem_block(&tag)),
         }
     }
 
