@@ -1088,7 +1088,10 @@ impl Parser<'_> {
 
 /// Line and column (both 1-based, column in characters) of a byte offset.
 pub(crate) fn line_column(src: &str, pos: usize) -> (usize, usize) {
-    let pos = pos.min(src.len());
+    let mut pos = pos.min(src.len());
+    while !src.is_char_boundary(pos) {
+        pos -= 1;
+    }
     let before = &src[..pos];
     let line = before.bytes().filter(|b| *b == b'\n').count() + 1;
     let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
