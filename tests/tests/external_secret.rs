@@ -712,7 +712,7 @@ spec:
 }
 
 #[tokio::test]
-async fn v1beta1_manifests_sync_and_unsupported_providers_are_reported() {
+async fn v1beta1_manifests_sync_unsupported_providers_are_reported_and_stores_get_ready_conditions() {
     let Setup { env, ns, client, sm } = setup("es-compat").await;
     let n = ns.name();
     static_store(&client, n).await;
@@ -747,6 +747,18 @@ async fn v1beta1_manifests_sync_and_unsupported_providers_are_reported() {
     .await;
     let e = wait_condition(&client, n, "from-vault", "False", "SecretSyncedError").await;
     assert!(ready_message(&e).contains("provider not supported: vault"), "{}", ready_message(&e));
+
+    // store status: upstream reasons
+    let stores: Api<SecretStore> = Api::namespaced(client.clone(), n);
+    for (store, status, reason) in [("aws", "True", "Valid"), ("vault", "False", "InvalidProviderConfig")] {
+        eventually(&format!("SecretStore {store} Ready={status} {reason}"), WAIT, || async {
+            let st = stores.get(store).await.ok()?.status?;
+            let c = st.conditions?.into_iter().find(|c| c.type_ == "Ready")?;
+            (c.status == status && c.reason.as_deref() == Some(reason) && st.capabilities.as_deref() == Some("ReadWrite"))
+                .then_some(())
+        })
+        .await;
+    }
 }
 
 #[tokio::test]
@@ -1013,4 +1025,29 @@ async fn benchmark_aws_calls_and_first_sync_of_many_external_secrets() {
             r.externalsecrets as f64 / r.cycle_calls.max(1) as f64
         );
     }
+}
+
+#[tokio::test]
+async fn without_batch_and_list_permissions_values_are_read_one_by_one() {
+    let Setup { env, ns, client, sm } = setup("es-perms").await;
+    let n = ns.name();
+    static_store(&client, n).await;
+    for i in 0..3 {
+        create_string(&sm, &format!("{n}/p{i}"), &format!("v{i}"), &[]).await;
+    }
+    let proxy = FaultProxy::start(env.moto_endpoint()).await.expect("proxy");
+    // IAM denies BatchGetSecretValue (HTTP 403); everything else is allowed
+    proxy.set_rule(FaultRule::always(Fault::ServerError(403)).only_for("BatchGetSecretValue"));
+    let _ctl = start_controller(client.clone(), n, &proxy.endpoint());
+    let entries: String =
+        (0..3).map(|i| format!("\n  - {{secretKey: k{i}, remoteRef: {{key: {n}/p{i}}}}}")).collect();
+    let _: ExternalSecret = apply(
+        &client,
+        Some(n),
+        &format!("apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {{name: perms}}\nspec:\n  secretStoreRef: {{name: aws}}\n  data:{entries}\n"),
+    )
+    .await;
+    wait_data(&client, n, "perms", "per-secret fallback", |d| d.len() == 3 && d["k2"] == b"v2").await;
+    assert_eq!(proxy.requests("BatchGetSecretValue"), 1, "a denied batch is not retried");
+    assert_eq!(proxy.requests("GetSecretValue"), 3);
 }

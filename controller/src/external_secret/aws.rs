@@ -211,6 +211,10 @@ pub fn classify_code(
     message_lower: &str,
     status: u16,
 ) -> AwsError {
+    if status == 403 {
+        // HTTP 403 is an authorization failure whatever the body says (IAM answers in XML)
+        return AwsError::AccessDenied { operation };
+    }
     match code {
         "ResourceNotFoundException" => AwsError::NotFound,
         "InvalidRequestException" if message_lower.contains("delet") => AwsError::NotFound,

@@ -175,6 +175,7 @@ pub async fn run(client: kube::Client, args: Args, metrics: Arc<Metrics>) -> any
     let by_target = reader.clone();
     let by_store = reader.clone();
     let by_cluster_store = reader;
+    let (forget_ss, forget_css) = (ctx.clone(), ctx.clone());
     // Managed Secrets, metadata only, label-selected (never all Secrets).
     let secret_cfg =
         watcher::Config::default().labels("reconcile.external-secrets.io/managed=true");
@@ -213,6 +214,11 @@ pub async fn run(client: kube::Client, args: Args, metrics: Arc<Metrics>) -> any
             },
         )
         .watches(ss_api, watcher::Config::default(), move |s: SecretStore| {
+            forget_ss.stores.forget_spec(
+                StoreKind::SecretStore,
+                s.namespace().as_deref(),
+                &s.name_any(),
+            );
             refs_using(
                 &by_store,
                 StoreKind::SecretStore,
@@ -224,6 +230,9 @@ pub async fn run(client: kube::Client, args: Args, metrics: Arc<Metrics>) -> any
             css_api,
             watcher::Config::default(),
             move |s: ClusterSecretStore| {
+                forget_css
+                    .stores
+                    .forget_spec(StoreKind::ClusterSecretStore, None, &s.name_any());
                 refs_using(
                     &by_cluster_store,
                     StoreKind::ClusterSecretStore,

@@ -154,7 +154,15 @@ pub struct Stores {
     metrics: Arc<Metrics>,
     limiters: RateLimiters,
     clients: Mutex<HashMap<String, Arc<Mutex<Option<CachedClient>>>>>,
+    /// Store specs read recently, by (kind, namespace, name); dropped when the store changes
+    /// (see [`Stores::forget_spec`]) or after [`SPEC_TTL`].
+    specs: std::sync::Mutex<SpecCache>,
 }
+
+type SpecCache = HashMap<(StoreKind, String, String), (StoreSpec, std::time::Instant)>;
+
+/// How long a store spec is reused without a watch event.
+const SPEC_TTL: Duration = Duration::from_secs(30);
 
 /// The auth source of a store for one ExternalSecret namespace (no secret material).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -181,7 +189,21 @@ impl Stores {
             metrics,
             limiters: RateLimiters::default(),
             clients: Mutex::new(HashMap::new()),
+            specs: std::sync::Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Forgets the cached spec of a store (called when the store changes).
+    pub fn forget_spec(&self, kind: StoreKind, namespace: Option<&str>, name: &str) {
+        let ns = if kind == StoreKind::SecretStore {
+            namespace.unwrap_or_default()
+        } else {
+            ""
+        };
+        self.specs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&(kind, ns.to_owned(), name.to_owned()));
     }
 
     /// The store an entry reads from: its own `sourceRef.storeRef`, else the ES's.
@@ -207,8 +229,25 @@ impl Stores {
         kind: StoreKind,
         name: &str,
     ) -> Result<ResolvedStore, StoreError> {
-        let spec: StoreSpec = match kind {
-            StoreKind::SecretStore => {
+        let key = (
+            kind,
+            if kind == StoreKind::SecretStore {
+                namespace.to_owned()
+            } else {
+                String::new()
+            },
+            name.to_owned(),
+        );
+        let cached = self
+            .specs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .filter(|(_, at)| at.elapsed() < SPEC_TTL)
+            .map(|(spec, _)| spec.clone());
+        let spec: StoreSpec = match (cached, kind) {
+            (Some(spec), _) => spec,
+            (None, StoreKind::SecretStore) => {
                 Api::<SecretStore>::namespaced(self.client.clone(), namespace)
                     .get_opt(name)
                     .await
@@ -220,17 +259,23 @@ impl Stores {
                     .spec
                     .into()
             }
-            StoreKind::ClusterSecretStore => Api::<ClusterSecretStore>::all(self.client.clone())
-                .get_opt(name)
-                .await
-                .map_err(StoreError::Kube)?
-                .ok_or_else(|| StoreError::NotFound {
-                    kind: "ClusterSecretStore",
-                    name: name.to_owned(),
-                })?
-                .spec
-                .into(),
+            (None, StoreKind::ClusterSecretStore) => {
+                Api::<ClusterSecretStore>::all(self.client.clone())
+                    .get_opt(name)
+                    .await
+                    .map_err(StoreError::Kube)?
+                    .ok_or_else(|| StoreError::NotFound {
+                        kind: "ClusterSecretStore",
+                        name: name.to_owned(),
+                    })?
+                    .spec
+                    .into()
+            }
         };
+        self.specs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, (spec.clone(), std::time::Instant::now()));
         self.resolve_spec(namespace, kind, name, &spec, Conditions::Check)
             .await
     }
