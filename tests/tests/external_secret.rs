@@ -59,7 +59,9 @@ fn aws_calls(m: &Metrics, call: &str) -> u64 {
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, &registry).expect("encode");
     text.lines()
-        .filter(|l| l.starts_with("sealkit_aws_api_calls_total{") && l.contains(&format!("call=\"{call}\"")))
+        .filter(|l| {
+            l.starts_with("sealkit_aws_api_calls_total{") && l.contains(&format!("call=\"{call}\""))
+        })
         .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
         .sum()
 }
@@ -72,12 +74,22 @@ fn metrics_text(m: &Metrics) -> String {
     text
 }
 
-async fn create_string(sm: &aws_sdk_secretsmanager::Client, name: &str, value: &str, tags: &[(&str, &str)]) -> String {
+async fn create_string(
+    sm: &aws_sdk_secretsmanager::Client,
+    name: &str,
+    value: &str,
+    tags: &[(&str, &str)],
+) -> String {
     let mut req = sm.create_secret().name(name).secret_string(value);
     for (k, v) in tags {
         req = req.tags(Tag::builder().key(*k).value(*v).build());
     }
-    req.send().await.unwrap_or_else(|e| panic!("create {name}: {e}")).version_id().unwrap_or_default().to_owned()
+    req.send()
+        .await
+        .unwrap_or_else(|e| panic!("create {name}: {e}"))
+        .version_id()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 async fn put_string(sm: &aws_sdk_secretsmanager::Client, name: &str, value: &str) -> String {
@@ -94,29 +106,51 @@ async fn put_string(sm: &aws_sdk_secretsmanager::Client, name: &str, value: &str
 
 async fn apply<K>(client: &Client, ns: Option<&str>, yaml: &str) -> K
 where
-    K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + serde::Serialize + std::fmt::Debug,
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + serde::Serialize
+        + std::fmt::Debug,
     K: kube::Resource<Scope = kube::core::NamespaceResourceScope>,
 {
-    let obj: K = serde_saphyr::from_str(yaml).unwrap_or_else(|e| panic!("bad test yaml: {e}\n{yaml}"));
+    let obj: K =
+        serde_saphyr::from_str(yaml).unwrap_or_else(|e| panic!("bad test yaml: {e}\n{yaml}"));
     let api: Api<K> = Api::namespaced(client.clone(), ns.unwrap_or("default"));
-    api.create(&PostParams::default(), &obj).await.unwrap_or_else(|e| panic!("create: {e}\n{yaml}"))
+    api.create(&PostParams::default(), &obj)
+        .await
+        .unwrap_or_else(|e| panic!("create: {e}\n{yaml}"))
 }
 
 async fn apply_cluster_store(client: &Client, yaml: &str) -> ClusterSecretStore {
     let obj: ClusterSecretStore = serde_saphyr::from_str(yaml).expect("cluster store yaml");
-    Api::<ClusterSecretStore>::all(client.clone()).create(&PostParams::default(), &obj).await.expect("create css")
+    Api::<ClusterSecretStore>::all(client.clone())
+        .create(&PostParams::default(), &obj)
+        .await
+        .expect("create css")
 }
 
 async fn static_store(client: &Client, ns: &str) {
     let creds = Secret {
-        metadata: kube::api::ObjectMeta { name: Some("aws-creds".into()), ..Default::default() },
+        metadata: kube::api::ObjectMeta {
+            name: Some("aws-creds".into()),
+            ..Default::default()
+        },
         string_data: Some(BTreeMap::from([
-            ("access-key".to_owned(), sealkit_e2e::AWS_ACCESS_KEY_ID.to_owned()),
-            ("secret-access-key".to_owned(), sealkit_e2e::AWS_SECRET_ACCESS_KEY.to_owned()),
+            (
+                "access-key".to_owned(),
+                sealkit_e2e::AWS_ACCESS_KEY_ID.to_owned(),
+            ),
+            (
+                "secret-access-key".to_owned(),
+                sealkit_e2e::AWS_SECRET_ACCESS_KEY.to_owned(),
+            ),
         ])),
         ..Default::default()
     };
-    Api::<Secret>::namespaced(client.clone(), ns).create(&PostParams::default(), &creds).await.expect("creds");
+    Api::<Secret>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &creds)
+        .await
+        .expect("creds");
     let _: SecretStore = apply(
         client,
         Some(ns),
@@ -139,25 +173,69 @@ spec:
 }
 
 async fn secret_data(client: &Client, ns: &str, name: &str) -> Option<BTreeMap<String, Vec<u8>>> {
-    let s = Api::<Secret>::namespaced(client.clone(), ns).get_opt(name).await.expect("get secret")?;
-    Some(s.data.unwrap_or_default().into_iter().map(|(k, v)| (k, v.0)).collect())
+    let s = Api::<Secret>::namespaced(client.clone(), ns)
+        .get_opt(name)
+        .await
+        .expect("get secret")?;
+    Some(
+        s.data
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, v.0))
+            .collect(),
+    )
 }
 
-async fn wait_data(client: &Client, ns: &str, name: &str, what: &str, pred: impl Fn(&BTreeMap<String, Vec<u8>>) -> bool) -> Secret {
+async fn wait_data(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    what: &str,
+    pred: impl Fn(&BTreeMap<String, Vec<u8>>) -> bool,
+) -> Secret {
     eventually(what, WAIT, || async {
-        let s = Api::<Secret>::namespaced(client.clone(), ns).get_opt(name).await.ok()??;
-        let data: BTreeMap<String, Vec<u8>> = s.data.clone().unwrap_or_default().into_iter().map(|(k, v)| (k, v.0)).collect();
+        let s = Api::<Secret>::namespaced(client.clone(), ns)
+            .get_opt(name)
+            .await
+            .ok()??;
+        let data: BTreeMap<String, Vec<u8>> = s
+            .data
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, v.0))
+            .collect();
         pred(&data).then_some(s)
     })
     .await
 }
 
-async fn wait_condition(client: &Client, ns: &str, name: &str, status: &str, reason: &str) -> ExternalSecret {
-    eventually(&format!("ExternalSecret {name} Ready={status} {reason}"), WAIT, || async {
-        let e = Api::<ExternalSecret>::namespaced(client.clone(), ns).get(name).await.ok()?;
-        let c = e.status.as_ref()?.conditions.as_ref()?.iter().find(|c| c.type_ == "Ready")?.clone();
-        (c.status == status && c.reason.as_deref() == Some(reason)).then_some(e)
-    })
+async fn wait_condition(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    status: &str,
+    reason: &str,
+) -> ExternalSecret {
+    eventually(
+        &format!("ExternalSecret {name} Ready={status} {reason}"),
+        WAIT,
+        || async {
+            let e = Api::<ExternalSecret>::namespaced(client.clone(), ns)
+                .get(name)
+                .await
+                .ok()?;
+            let c = e
+                .status
+                .as_ref()?
+                .conditions
+                .as_ref()?
+                .iter()
+                .find(|c| c.type_ == "Ready")?
+                .clone();
+            (c.status == status && c.reason.as_deref() == Some(reason)).then_some(e)
+        },
+    )
     .await
 }
 
@@ -182,12 +260,22 @@ async fn setup(prefix: &str) -> Setup {
     let ns = env.fresh_namespace(prefix).await;
     let client = env.client().await;
     let sm = env.secrets_manager().await;
-    Setup { env, ns, client, sm }
+    Setup {
+        env,
+        ns,
+        client,
+        sm,
+    }
 }
 
 #[tokio::test]
 async fn data_and_data_from_fields_sync_with_eso_labels_hash_and_owner() {
-    let Setup { env, ns, client, sm } = setup("es-fields").await;
+    let Setup {
+        env,
+        ns,
+        client,
+        sm,
+    } = setup("es-fields").await;
     let n = ns.name();
     static_store(&client, n).await;
     create_string(
@@ -197,9 +285,20 @@ async fn data_and_data_from_fields_sync_with_eso_labels_hash_and_owner() {
         &[("env", "prod")],
     )
     .await;
-    create_string(&sm, &format!("{n}/app"), r#"{"API_KEY":"k-123","count":3}"#, &[]).await;
+    create_string(
+        &sm,
+        &format!("{n}/app"),
+        r#"{"API_KEY":"k-123","count":3}"#,
+        &[],
+    )
+    .await;
     let binary: Vec<u8> = (0..=255u8).rev().collect();
-    sm.create_secret().name(format!("{n}/bin")).secret_binary(Blob::new(binary.clone())).send().await.expect("binary");
+    sm.create_secret()
+        .name(format!("{n}/bin"))
+        .secret_binary(Blob::new(binary.clone()))
+        .send()
+        .await
+        .expect("binary");
     let v1 = create_string(&sm, &format!("{n}/ver"), "one", &[]).await;
     put_string(&sm, &format!("{n}/ver"), "two").await;
     let _ctl = start_controller(client.clone(), n, env.moto_endpoint());
@@ -229,8 +328,17 @@ spec:
 "#
     );
     let created: ExternalSecret = apply(&client, Some(n), &yaml).await;
-    let secret = wait_data(&client, n, "app-secret", "app-secret synced", |d| d.contains_key("current")).await;
-    let data: BTreeMap<String, Vec<u8>> = secret.data.clone().unwrap().into_iter().map(|(k, v)| (k, v.0)).collect();
+    let secret = wait_data(&client, n, "app-secret", "app-secret synced", |d| {
+        d.contains_key("current")
+    })
+    .await;
+    let data: BTreeMap<String, Vec<u8>> = secret
+        .data
+        .clone()
+        .unwrap()
+        .into_iter()
+        .map(|(k, v)| (k, v.0))
+        .collect();
     let s = |k: &str| String::from_utf8_lossy(&data[k]).into_owned();
     assert_eq!(s("API_KEY"), "k-123");
     assert_eq!(s("count"), "3");
@@ -247,10 +355,19 @@ spec:
 
     let labels = secret.labels();
     assert_eq!(labels["reconcile.external-secrets.io/managed"], "true");
-    assert_eq!(labels["reconcile.external-secrets.io/created-by"], hash::created_by(n, "app"));
-    assert_eq!(labels["team"], "blue", "ES labels are copied when there is no template");
+    assert_eq!(
+        labels["reconcile.external-secrets.io/created-by"],
+        hash::created_by(n, "app")
+    );
+    assert_eq!(
+        labels["team"], "blue",
+        "ES labels are copied when there is no template"
+    );
     assert_eq!(secret.annotations()["note"], "copied");
-    assert_eq!(secret.annotations()["reconcile.external-secrets.io/data-hash"], hash::data_hash(&data));
+    assert_eq!(
+        secret.annotations()["reconcile.external-secrets.io/data-hash"],
+        hash::data_hash(&data)
+    );
     let owner = &secret.owner_references()[0];
     assert_eq!(owner.kind, "ExternalSecret");
     assert_eq!(Some(&owner.uid), created.metadata.uid.as_ref());
@@ -266,29 +383,65 @@ spec:
     put_string(&sm, &format!("{n}/ver"), "three").await;
     let api: Api<ExternalSecret> = Api::namespaced(client.clone(), n);
     let patch = serde_json::json!({"metadata": {"annotations": {"force-sync": "1"}}});
-    api.patch("app", &PatchParams::default(), &Patch::Merge(&patch)).await.expect("annotate");
-    wait_data(&client, n, "app-secret", "force-sync picks up the new version", |d| {
-        d.get("current").map(Vec::as_slice) == Some(b"three") && d.get("previous").map(Vec::as_slice) == Some(b"two")
-    })
+    api.patch("app", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("annotate");
+    wait_data(
+        &client,
+        n,
+        "app-secret",
+        "force-sync picks up the new version",
+        |d| {
+            d.get("current").map(Vec::as_slice) == Some(b"three")
+                && d.get("previous").map(Vec::as_slice) == Some(b"two")
+        },
+    )
     .await;
 
     // tampering is repaired (the hash no longer matches the data)
     let secrets: Api<Secret> = Api::namespaced(client.clone(), n);
     let tamper = serde_json::json!({"data": {"user": "aGFja2Vk"}});
-    secrets.patch("app-secret", &PatchParams::default(), &Patch::Merge(&tamper)).await.expect("tamper");
-    wait_data(&client, n, "app-secret", "tampered value repaired", |d| d.get("user").map(Vec::as_slice) == Some(b"admin")).await;
+    secrets
+        .patch(
+            "app-secret",
+            &PatchParams::default(),
+            &Patch::Merge(&tamper),
+        )
+        .await
+        .expect("tamper");
+    wait_data(&client, n, "app-secret", "tampered value repaired", |d| {
+        d.get("user").map(Vec::as_slice) == Some(b"admin")
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn find_by_tags_pairs_exactly_and_find_by_regexp_rewrites_keys() {
-    let Setup { env, ns, client, sm } = setup("es-find").await;
+    let Setup {
+        env,
+        ns,
+        client,
+        sm,
+    } = setup("es-find").await;
     let n = ns.name();
     static_store(&client, n).await;
     create_string(&sm, &format!("{n}/find/a"), "A", &[("team", "x")]).await;
-    create_string(&sm, &format!("{n}/find/b"), "B", &[("team", "x"), ("other", "y")]).await;
+    create_string(
+        &sm,
+        &format!("{n}/find/b"),
+        "B",
+        &[("team", "x"), ("other", "y")],
+    )
+    .await;
     // AWS tag filters are loose prefix matches: team=xx and team=y,other=x must not match team=x
     create_string(&sm, &format!("{n}/find/d"), "D", &[("team", "xx")]).await;
-    create_string(&sm, &format!("{n}/other/c"), "C", &[("team", "y"), ("x", "team")]).await;
+    create_string(
+        &sm,
+        &format!("{n}/other/c"),
+        "C",
+        &[("team", "y"), ("x", "team")],
+    )
+    .await;
     let _ctl = start_controller(client.clone(), n, env.moto_endpoint());
 
     let _: ExternalSecret = apply(
@@ -328,7 +481,11 @@ spec:
     .await;
     let by_tags = wait_data(&client, n, "by-tags", "find by tags", |d| !d.is_empty()).await;
     let keys: Vec<String> = by_tags.data.unwrap().keys().cloned().collect();
-    assert_eq!(keys, [format!("{n}_find_a"), format!("{n}_find_b")], "default conversion, exact tag pairing");
+    assert_eq!(
+        keys,
+        [format!("{n}_find_a"), format!("{n}_find_b")],
+        "default conversion, exact tag pairing"
+    );
     let by_name = wait_data(&client, n, "by-name", "find by name", |d| !d.is_empty()).await;
     let data = by_name.data.unwrap();
     let keys: Vec<&String> = data.keys().collect();
@@ -339,7 +496,12 @@ spec:
 
 #[tokio::test]
 async fn every_creation_policy_behaves_like_eso() {
-    let Setup { env, ns, client, sm } = setup("es-create").await;
+    let Setup {
+        env,
+        ns,
+        client,
+        sm,
+    } = setup("es-create").await;
     let n = ns.name();
     static_store(&client, n).await;
     create_string(&sm, &format!("{n}/v"), "value", &[]).await;
@@ -350,10 +512,16 @@ async fn every_creation_policy_behaves_like_eso() {
             labels: Some(BTreeMap::from([("foreign".to_owned(), "label".to_owned())])),
             ..Default::default()
         },
-        data: Some(BTreeMap::from([("foreign".to_owned(), ByteString(b"kept".to_vec()))])),
+        data: Some(BTreeMap::from([(
+            "foreign".to_owned(),
+            ByteString(b"kept".to_vec()),
+        )])),
         ..Default::default()
     };
-    secrets.create(&PostParams::default(), &existing).await.expect("merge target");
+    secrets
+        .create(&PostParams::default(), &existing)
+        .await
+        .expect("merge target");
     let _ctl = start_controller(client.clone(), n, env.moto_endpoint());
     for (name, target, policy) in [
         ("merge", "merge-target", "Merge"),
@@ -380,29 +548,53 @@ spec:
         )
         .await;
     }
-    let merged = wait_data(&client, n, "merge-target", "merge", |d| d.contains_key("synced")).await;
+    let merged = wait_data(&client, n, "merge-target", "merge", |d| {
+        d.contains_key("synced")
+    })
+    .await;
     assert_eq!(merged.data.as_ref().unwrap()["foreign"].0, b"kept");
     assert_eq!(merged.labels()["foreign"], "label");
     assert!(merged.owner_references().is_empty(), "Merge never owns");
-    assert!(!merged.labels().contains_key("reconcile.external-secrets.io/created-by"));
+    assert!(
+        !merged
+            .labels()
+            .contains_key("reconcile.external-secrets.io/created-by")
+    );
 
     let missing = wait_condition(&client, n, "merge-missing", "True", "SecretMissing").await;
-    assert_eq!(ready_message(&missing), "secret will not be created due to CreationPolicy=Merge");
+    assert_eq!(
+        ready_message(&missing),
+        "secret will not be created due to CreationPolicy=Merge"
+    );
     assert!(secret_data(&client, n, "absent").await.is_none());
 
-    let orphan = wait_data(&client, n, "orphan-target", "orphan", |d| d.contains_key("synced")).await;
+    let orphan = wait_data(&client, n, "orphan-target", "orphan", |d| {
+        d.contains_key("synced")
+    })
+    .await;
     assert!(orphan.owner_references().is_empty());
 
     wait_condition(&client, n, "none", "True", "SecretSynced").await;
-    assert!(secret_data(&client, n, "none-target").await.is_none(), "None writes nothing");
+    assert!(
+        secret_data(&client, n, "none-target").await.is_none(),
+        "None writes nothing"
+    );
 
-    let com = wait_data(&client, n, "com-target", "create-or-merge", |d| d.contains_key("synced")).await;
+    let com = wait_data(&client, n, "com-target", "create-or-merge", |d| {
+        d.contains_key("synced")
+    })
+    .await;
     assert!(com.owner_references().is_empty());
 }
 
 #[tokio::test]
 async fn deletion_policies_apply_when_the_aws_secret_disappears() {
-    let Setup { env, ns, client, sm } = setup("es-delete").await;
+    let Setup {
+        env,
+        ns,
+        client,
+        sm,
+    } = setup("es-delete").await;
     let n = ns.name();
     static_store(&client, n).await;
     for s in ["del", "merge", "keep", "retain"] {
@@ -411,7 +603,11 @@ async fn deletion_policies_apply_when_the_aws_secret_disappears() {
     let _ctl = start_controller(client.clone(), n, env.moto_endpoint());
     for (name, policy, extra) in [
         ("del", "Delete", String::new()),
-        ("merge", "Merge", format!("\n  - {{secretKey: keep, remoteRef: {{key: {n}/keep}}}}")),
+        (
+            "merge",
+            "Merge",
+            format!("\n  - {{secretKey: keep, remoteRef: {{key: {n}/keep}}}}"),
+        ),
         ("retain", "Retain", String::new()),
     ] {
         let _: ExternalSecret = apply(
@@ -434,28 +630,67 @@ spec:
         .await;
     }
     for name in ["del", "merge", "retain"] {
-        wait_data(&client, n, name, "initial sync", |d| d.contains_key("value")).await;
+        wait_data(&client, n, name, "initial sync", |d| {
+            d.contains_key("value")
+        })
+        .await;
     }
-    let retained_before = Api::<Secret>::namespaced(client.clone(), n).get("retain").await.unwrap();
+    let retained_before = Api::<Secret>::namespaced(client.clone(), n)
+        .get("retain")
+        .await
+        .unwrap();
     // scheduled deletion (InvalidRequestException) counts as not found, like a hard delete
-    sm.delete_secret().secret_id(format!("{n}/del")).recovery_window_in_days(7).send().await.expect("schedule");
+    sm.delete_secret()
+        .secret_id(format!("{n}/del"))
+        .recovery_window_in_days(7)
+        .send()
+        .await
+        .expect("schedule");
     for s in ["merge", "retain"] {
-        sm.delete_secret().secret_id(format!("{n}/{s}")).force_delete_without_recovery(true).send().await.expect("delete");
+        sm.delete_secret()
+            .secret_id(format!("{n}/{s}"))
+            .force_delete_without_recovery(true)
+            .send()
+            .await
+            .expect("delete");
     }
     let deleted = wait_condition(&client, n, "del", "True", "SecretDeleted").await;
-    assert_eq!(ready_message(&deleted), "secret deleted due to DeletionPolicy=Delete");
+    assert_eq!(
+        ready_message(&deleted),
+        "secret deleted due to DeletionPolicy=Delete"
+    );
     assert!(secret_data(&client, n, "del").await.is_none());
-    let merged = wait_data(&client, n, "merge", "Merge drops the missing key", |d| !d.contains_key("value")).await;
+    let merged = wait_data(&client, n, "merge", "Merge drops the missing key", |d| {
+        !d.contains_key("value")
+    })
+    .await;
     assert_eq!(merged.data.unwrap()["keep"].0, b"keep");
     let retained = wait_condition(&client, n, "retain", "False", "SecretSyncedError").await;
-    assert!(ready_message(&retained).contains("does not exist"), "{}", ready_message(&retained));
-    let after = Api::<Secret>::namespaced(client.clone(), n).get("retain").await.unwrap();
-    assert_eq!(after.resource_version(), retained_before.resource_version(), "Retain leaves the Secret as it was");
+    assert!(
+        ready_message(&retained).contains("does not exist"),
+        "{}",
+        ready_message(&retained)
+    );
+    let after = Api::<Secret>::namespaced(client.clone(), n)
+        .get("retain")
+        .await
+        .unwrap();
+    assert_eq!(
+        after.resource_version(),
+        retained_before.resource_version(),
+        "Retain leaves the Secret as it was"
+    );
 }
 
 #[tokio::test]
-async fn a_cluster_store_with_service_account_jwt_and_role_chain_syncs_and_refuses_other_namespaces() {
-    let Setup { env, ns, client, sm } = setup("es-jwt").await;
+async fn a_cluster_store_with_service_account_jwt_and_role_chain_syncs_and_refuses_other_namespaces()
+ {
+    let Setup {
+        env,
+        ns,
+        client,
+        sm,
+    } = setup("es-jwt").await;
     let n = ns.name();
     let other = env.fresh_namespace("es-jwt-refused").await;
     create_string(&sm, &format!("{n}/irsa"), r#"{"token":"t0k"}"#, &[]).await;
@@ -470,7 +705,10 @@ async fn a_cluster_store_with_service_account_jwt_and_role_chain_syncs_and_refus
         },
         ..Default::default()
     };
-    Api::<ServiceAccount>::namespaced(client.clone(), n).create(&PostParams::default(), &sa).await.expect("sa");
+    Api::<ServiceAccount>::namespaced(client.clone(), n)
+        .create(&PostParams::default(), &sa)
+        .await
+        .expect("sa");
     apply_cluster_store(
         &client,
         &format!(
@@ -533,36 +771,82 @@ spec:
     )
     .await;
     for i in 0..3 {
-        wait_data(&client, n, &format!("irsa-{i}"), "jwt sync", |d| d.get("token").map(Vec::as_slice) == Some(b"t0k")).await;
+        wait_data(&client, n, &format!("irsa-{i}"), "jwt sync", |d| {
+            d.get("token").map(Vec::as_slice) == Some(b"t0k")
+        })
+        .await;
     }
-    assert_eq!(aws_calls(&ctl.metrics, "AssumeRoleWithWebIdentity"), 1, "credentials are cached per store and role chain");
-    assert_eq!(aws_calls(&ctl.metrics, "AssumeRole"), 2, "additionalRoles then role, once");
-    let refused = wait_condition(&client, other.name(), "refused", "False", "SecretSyncedError").await;
+    assert_eq!(
+        aws_calls(&ctl.metrics, "AssumeRoleWithWebIdentity"),
+        1,
+        "credentials are cached per store and role chain"
+    );
+    assert_eq!(
+        aws_calls(&ctl.metrics, "AssumeRole"),
+        2,
+        "additionalRoles then role, once"
+    );
+    let refused = wait_condition(
+        &client,
+        other.name(),
+        "refused",
+        "False",
+        "SecretSyncedError",
+    )
+    .await;
     assert!(
-        ready_message(&refused).contains(&format!("is not allowed from namespace \"{}\"", other.name())),
+        ready_message(&refused).contains(&format!(
+            "is not allowed from namespace \"{}\"",
+            other.name()
+        )),
         "{}",
         ready_message(&refused)
     );
-    assert!(secret_data(&client, other.name(), "refused").await.is_none());
-    assert_eq!(aws_calls(&refused_ctl.metrics, "GetSecretValue") + aws_calls(&refused_ctl.metrics, "BatchGetSecretValue"), 0);
-    Api::<ClusterSecretStore>::all(client.clone()).delete(n, &DeleteParams::default()).await.expect("cleanup");
+    assert!(
+        secret_data(&client, other.name(), "refused")
+            .await
+            .is_none()
+    );
+    assert_eq!(
+        aws_calls(&refused_ctl.metrics, "GetSecretValue")
+            + aws_calls(&refused_ctl.metrics, "BatchGetSecretValue"),
+        0
+    );
+    Api::<ClusterSecretStore>::all(client.clone())
+        .delete(n, &DeleteParams::default())
+        .await
+        .expect("cleanup");
 }
 
 #[tokio::test]
 async fn referent_auth_reads_static_keys_from_the_external_secret_namespace() {
-    let Setup { env, ns, client, sm } = setup("es-referent").await;
+    let Setup {
+        env,
+        ns,
+        client,
+        sm,
+    } = setup("es-referent").await;
     let n = ns.name();
     let empty = env.fresh_namespace("es-referent-nokeys").await;
     create_string(&sm, &format!("{n}/ref"), "referent", &[]).await;
     let creds = Secret {
-        metadata: kube::api::ObjectMeta { name: Some("team-creds".into()), ..Default::default() },
+        metadata: kube::api::ObjectMeta {
+            name: Some("team-creds".into()),
+            ..Default::default()
+        },
         string_data: Some(BTreeMap::from([
             ("id".to_owned(), sealkit_e2e::AWS_ACCESS_KEY_ID.to_owned()),
-            ("key".to_owned(), sealkit_e2e::AWS_SECRET_ACCESS_KEY.to_owned()),
+            (
+                "key".to_owned(),
+                sealkit_e2e::AWS_SECRET_ACCESS_KEY.to_owned(),
+            ),
         ])),
         ..Default::default()
     };
-    Api::<Secret>::namespaced(client.clone(), n).create(&PostParams::default(), &creds).await.expect("creds");
+    Api::<Secret>::namespaced(client.clone(), n)
+        .create(&PostParams::default(), &creds)
+        .await
+        .expect("creds");
     let store = format!("{n}-referent");
     apply_cluster_store(
         &client,
@@ -604,19 +888,33 @@ spec:
         )
         .await;
     }
-    wait_data(&client, n, "ref", "referent auth sync", |d| d.get("v").map(Vec::as_slice) == Some(b"referent")).await;
+    wait_data(&client, n, "ref", "referent auth sync", |d| {
+        d.get("v").map(Vec::as_slice) == Some(b"referent")
+    })
+    .await;
     let failed = wait_condition(&client, empty.name(), "ref", "False", "SecretSyncedError").await;
     assert!(
-        ready_message(&failed).contains(&format!("credentials Secret {}/team-creds not found", empty.name())),
+        ready_message(&failed).contains(&format!(
+            "credentials Secret {}/team-creds not found",
+            empty.name()
+        )),
         "{}",
         ready_message(&failed)
     );
-    Api::<ClusterSecretStore>::all(client.clone()).delete(&store, &DeleteParams::default()).await.expect("cleanup");
+    Api::<ClusterSecretStore>::all(client.clone())
+        .delete(&store, &DeleteParams::default())
+        .await
+        .expect("cleanup");
 }
 
 #[tokio::test]
 async fn a_secret_managed_by_eso_is_adopted_without_a_rewrite() {
-    let Setup { env, ns, client, sm } = setup("es-adopt").await;
+    let Setup {
+        env,
+        ns,
+        client,
+        sm,
+    } = setup("es-adopt").await;
     let n = ns.name();
     static_store(&client, n).await;
     create_string(&sm, &format!("{n}/db"), r#"{"password":"s3cret"}"#, &[]).await;
@@ -642,8 +940,14 @@ spec:
         metadata: kube::api::ObjectMeta {
             name: Some("adopted".into()),
             labels: Some(BTreeMap::from([
-                ("reconcile.external-secrets.io/managed".to_owned(), "true".to_owned()),
-                ("reconcile.external-secrets.io/created-by".to_owned(), hash::created_by(n, "adopted")),
+                (
+                    "reconcile.external-secrets.io/managed".to_owned(),
+                    "true".to_owned(),
+                ),
+                (
+                    "reconcile.external-secrets.io/created-by".to_owned(),
+                    hash::created_by(n, "adopted"),
+                ),
             ])),
             // ESO's vector for this data (sha3-224 of Go's %+v of map[password:[115 51 99 114 101 116]])
             annotations: Some(BTreeMap::from([(
@@ -653,29 +957,66 @@ spec:
             owner_references: Some(vec![es::desired::owner_reference(&created)]),
             ..Default::default()
         },
-        data: Some(data.iter().map(|(k, v)| (k.clone(), ByteString(v.clone()))).collect()),
+        data: Some(
+            data.iter()
+                .map(|(k, v)| (k.clone(), ByteString(v.clone())))
+                .collect(),
+        ),
         ..Default::default()
     };
-    let pp = PostParams { field_manager: Some("externalsecrets.external-secrets.io/adopted".into()), ..Default::default() };
-    let before = Api::<Secret>::namespaced(client.clone(), n).create(&pp, &eso_secret).await.expect("eso secret");
+    let pp = PostParams {
+        field_manager: Some("externalsecrets.external-secrets.io/adopted".into()),
+        ..Default::default()
+    };
+    let before = Api::<Secret>::namespaced(client.clone(), n)
+        .create(&pp, &eso_secret)
+        .await
+        .expect("eso secret");
     let _ctl = start_controller(client.clone(), n, env.moto_endpoint());
     wait_condition(&client, n, "adopted", "True", "SecretSynced").await;
-    let after = Api::<Secret>::namespaced(client.clone(), n).get("adopted").await.unwrap();
-    assert_eq!(after.resource_version(), before.resource_version(), "adoption must not rewrite the Secret");
+    let after = Api::<Secret>::namespaced(client.clone(), n)
+        .get("adopted")
+        .await
+        .unwrap();
+    assert_eq!(
+        after.resource_version(),
+        before.resource_version(),
+        "adoption must not rewrite the Secret"
+    );
 }
 
 #[tokio::test]
 async fn templates_render_data_metadata_and_template_from() {
-    let Setup { env, ns, client, sm } = setup("es-template").await;
+    let Setup {
+        env,
+        ns,
+        client,
+        sm,
+    } = setup("es-template").await;
     let n = ns.name();
     static_store(&client, n).await;
-    create_string(&sm, &format!("{n}/db"), r#"{"user":"app","pass":"pw"}"#, &[]).await;
+    create_string(
+        &sm,
+        &format!("{n}/db"),
+        r#"{"user":"app","pass":"pw"}"#,
+        &[],
+    )
+    .await;
     let cm = ConfigMap {
-        metadata: kube::api::ObjectMeta { name: Some("tpl".into()), ..Default::default() },
-        data: Some(BTreeMap::from([("extra".to_owned(), "EXTRA_USER: \"{{ .user | upper }}\"\n".to_owned())])),
+        metadata: kube::api::ObjectMeta {
+            name: Some("tpl".into()),
+            ..Default::default()
+        },
+        data: Some(BTreeMap::from([(
+            "extra".to_owned(),
+            "EXTRA_USER: \"{{ .user | upper }}\"\n".to_owned(),
+        )])),
         ..Default::default()
     };
-    Api::<ConfigMap>::namespaced(client.clone(), n).create(&PostParams::default(), &cm).await.expect("cm");
+    Api::<ConfigMap>::namespaced(client.clone(), n)
+        .create(&PostParams::default(), &cm)
+        .await
+        .expect("cm");
     let _ctl = start_controller(client.clone(), n, env.moto_endpoint());
     let _: ExternalSecret = apply(
         &client,
@@ -702,18 +1043,33 @@ spec:
         ),
     )
     .await;
-    let s = wait_data(&client, n, "tpl", "templated secret", |d| d.contains_key("url")).await;
+    let s = wait_data(&client, n, "tpl", "templated secret", |d| {
+        d.contains_key("url")
+    })
+    .await;
     let data = s.data.clone().unwrap();
     assert_eq!(data["url"].0, b"postgresql://app:pw@db/app");
     assert_eq!(data["EXTRA_USER"].0, b"APP");
-    assert!(!data.contains_key("user"), "mergePolicy Replace keeps only template output");
+    assert!(
+        !data.contains_key("user"),
+        "mergePolicy Replace keeps only template output"
+    );
     assert_eq!(s.labels()["db-user"], "app");
-    assert!(!s.labels().contains_key("not"), "with a template only template metadata is used");
+    assert!(
+        !s.labels().contains_key("not"),
+        "with a template only template metadata is used"
+    );
 }
 
 #[tokio::test]
-async fn v1beta1_manifests_sync_unsupported_providers_are_reported_and_stores_get_ready_conditions() {
-    let Setup { env, ns, client, sm } = setup("es-compat").await;
+async fn v1beta1_manifests_sync_unsupported_providers_are_reported_and_stores_get_ready_conditions()
+{
+    let Setup {
+        env,
+        ns,
+        client,
+        sm,
+    } = setup("es-compat").await;
     let n = ns.name();
     static_store(&client, n).await;
     create_string(&sm, &format!("{n}/beta"), "beta-value", &[]).await;
@@ -736,8 +1092,14 @@ async fn v1beta1_manifests_sync_unsupported_providers_are_reported_and_stores_ge
         }
     }))
     .unwrap();
-    Api::<DynamicObject>::namespaced_with(client.clone(), n, &ar).create(&PostParams::default(), &beta).await.expect("v1beta1 create");
-    wait_data(&client, n, "beta", "v1beta1 sync", |d| d.get("v").map(Vec::as_slice) == Some(b"beta-value")).await;
+    Api::<DynamicObject>::namespaced_with(client.clone(), n, &ar)
+        .create(&PostParams::default(), &beta)
+        .await
+        .expect("v1beta1 create");
+    wait_data(&client, n, "beta", "v1beta1 sync", |d| {
+        d.get("v").map(Vec::as_slice) == Some(b"beta-value")
+    })
+    .await;
 
     let _: ExternalSecret = apply(
         &client,
@@ -746,24 +1108,42 @@ async fn v1beta1_manifests_sync_unsupported_providers_are_reported_and_stores_ge
     )
     .await;
     let e = wait_condition(&client, n, "from-vault", "False", "SecretSyncedError").await;
-    assert!(ready_message(&e).contains("provider not supported: vault"), "{}", ready_message(&e));
+    assert!(
+        ready_message(&e).contains("provider not supported: vault"),
+        "{}",
+        ready_message(&e)
+    );
 
     // store status: upstream reasons
     let stores: Api<SecretStore> = Api::namespaced(client.clone(), n);
-    for (store, status, reason) in [("aws", "True", "Valid"), ("vault", "False", "InvalidProviderConfig")] {
-        eventually(&format!("SecretStore {store} Ready={status} {reason}"), WAIT, || async {
-            let st = stores.get(store).await.ok()?.status?;
-            let c = st.conditions?.into_iter().find(|c| c.type_ == "Ready")?;
-            (c.status == status && c.reason.as_deref() == Some(reason) && st.capabilities.as_deref() == Some("ReadWrite"))
+    for (store, status, reason) in [
+        ("aws", "True", "Valid"),
+        ("vault", "False", "InvalidProviderConfig"),
+    ] {
+        eventually(
+            &format!("SecretStore {store} Ready={status} {reason}"),
+            WAIT,
+            || async {
+                let st = stores.get(store).await.ok()?.status?;
+                let c = st.conditions?.into_iter().find(|c| c.type_ == "Ready")?;
+                (c.status == status
+                    && c.reason.as_deref() == Some(reason)
+                    && st.capabilities.as_deref() == Some("ReadWrite"))
                 .then_some(())
-        })
+            },
+        )
         .await;
     }
 }
 
 #[tokio::test]
 async fn with_half_of_aws_calls_failing_nothing_is_lost_there_is_no_hot_loop_and_all_converge() {
-    let Setup { env, ns, client, sm } = setup("es-faults").await;
+    let Setup {
+        env,
+        ns,
+        client,
+        sm,
+    } = setup("es-faults").await;
     let n = ns.name();
     static_store(&client, n).await;
     let count = 20;
@@ -783,7 +1163,10 @@ async fn with_half_of_aws_calls_failing_nothing_is_lost_there_is_no_hot_loop_and
         .await;
     }
     for i in 0..count {
-        wait_data(&client, n, &format!("s{i}"), "initial sync", |d| d.contains_key("v")).await;
+        wait_data(&client, n, &format!("s{i}"), "initial sync", |d| {
+            d.contains_key("v")
+        })
+        .await;
     }
     let secrets: Api<Secret> = Api::namespaced(client.clone(), n);
     let before: BTreeMap<String, String> = secrets
@@ -811,11 +1194,26 @@ async fn with_half_of_aws_calls_failing_nothing_is_lost_there_is_no_hot_loop_and
         for s in &now {
             if let Some(rv) = before.get(&s.name_any()) {
                 // a Secret may only change to the new AWS value (a forwarded call), never lose data
-                let v = s.data.as_ref().and_then(|d| d.get("v")).map(|v| v.0.clone()).unwrap_or_default();
-                assert!(s.resource_version().as_deref() == Some(rv.as_str()) || v.starts_with(b"v2-"), "{} changed wrongly", s.name_any());
+                let v = s
+                    .data
+                    .as_ref()
+                    .and_then(|d| d.get("v"))
+                    .map(|v| v.0.clone())
+                    .unwrap_or_default();
+                assert!(
+                    s.resource_version().as_deref() == Some(rv.as_str()) || v.starts_with(b"v2-"),
+                    "{} changed wrongly",
+                    s.name_any()
+                );
             }
         }
-        assert_eq!(now.iter().filter(|s| before.contains_key(&s.name_any())).count(), count, "no Secret deleted while failing");
+        assert_eq!(
+            now.iter()
+                .filter(|s| before.contains_key(&s.name_any()))
+                .count(),
+            count,
+            "no Secret deleted while failing"
+        );
         if start.elapsed() > Duration::from_secs(20) {
             proxy.set_rule(FaultRule::new(Fault::ServerError(500), 1, 2));
         }
@@ -823,15 +1221,26 @@ async fn with_half_of_aws_calls_failing_nothing_is_lost_there_is_no_hot_loop_and
     let calls_while_failing = proxy.total_requests();
     // 20 ExternalSecrets refreshing every 3 s for 40 s, one call each per refresh, would be ~270
     // calls; with batching and backoff it must stay well below (no hot loop).
-    assert!(calls_while_failing < 200, "hot loop: {calls_while_failing} AWS calls in 40 s: {:?}", proxy.request_counts());
+    assert!(
+        calls_while_failing < 200,
+        "hot loop: {calls_while_failing} AWS calls in 40 s: {:?}",
+        proxy.request_counts()
+    );
     proxy.clear_rule();
     for i in 0..count {
-        wait_data(&client, n, &format!("s{i}"), "convergence after recovery", |d| {
-            d.get("v").map(Vec::as_slice) == Some(format!("v2-{i}").as_bytes())
-        })
+        wait_data(
+            &client,
+            n,
+            &format!("s{i}"),
+            "convergence after recovery",
+            |d| d.get("v").map(Vec::as_slice) == Some(format!("v2-{i}").as_bytes()),
+        )
         .await;
     }
-    eprintln!("fault test: {calls_while_failing} AWS calls in 40 s of 50% failures: {:?}", proxy.request_counts());
+    eprintln!(
+        "fault test: {calls_while_failing} AWS calls in 40 s of 50% failures: {:?}",
+        proxy.request_counts()
+    );
 }
 
 fn log_buffer() -> &'static Arc<Mutex<Vec<u8>>> {
@@ -863,21 +1272,51 @@ impl std::io::Write for LogWriter {
 #[tokio::test]
 async fn a_planted_secret_value_reaches_no_log_event_status_metric_or_error() {
     let logs = log_buffer().clone();
-    let Setup { env, ns, client, sm } = setup("es-leak").await;
+    let Setup {
+        env,
+        ns,
+        client,
+        sm,
+    } = setup("es-leak").await;
     let n = ns.name();
     static_store(&client, n).await;
     let planted = "PLANTED-c4n4ry-9f8e7d";
-    create_string(&sm, &format!("{n}/ok"), &format!(r#"{{"p":"{planted}"}}"#), &[]).await;
+    create_string(
+        &sm,
+        &format!("{n}/ok"),
+        &format!(r#"{{"p":"{planted}"}}"#),
+        &[],
+    )
+    .await;
     // a value that fails base64 decoding, a JSON payload without the property, a non-object extract
     create_string(&sm, &format!("{n}/bad"), planted, &[]).await;
     let proxy = FaultProxy::start(env.moto_endpoint()).await.expect("proxy");
     let ctl = start_controller(client.clone(), n, &proxy.endpoint());
     for (name, entry) in [
-        ("ok", format!("data:\n  - {{secretKey: v, remoteRef: {{key: {n}/ok, property: p}}}}")),
-        ("decode", format!("data:\n  - {{secretKey: v, remoteRef: {{key: {n}/bad, decodingStrategy: Base64}}}}")),
-        ("property", format!("data:\n  - {{secretKey: v, remoteRef: {{key: {n}/ok, property: nope}}}}")),
-        ("extract", format!("dataFrom:\n  - extract: {{key: {n}/bad}}")),
-        ("throttled", format!("data:\n  - {{secretKey: v, remoteRef: {{key: {n}/ok, version: AWSPREVIOUS}}}}")),
+        (
+            "ok",
+            format!("data:\n  - {{secretKey: v, remoteRef: {{key: {n}/ok, property: p}}}}"),
+        ),
+        (
+            "decode",
+            format!(
+                "data:\n  - {{secretKey: v, remoteRef: {{key: {n}/bad, decodingStrategy: Base64}}}}"
+            ),
+        ),
+        (
+            "property",
+            format!("data:\n  - {{secretKey: v, remoteRef: {{key: {n}/ok, property: nope}}}}"),
+        ),
+        (
+            "extract",
+            format!("dataFrom:\n  - extract: {{key: {n}/bad}}"),
+        ),
+        (
+            "throttled",
+            format!(
+                "data:\n  - {{secretKey: v, remoteRef: {{key: {n}/ok, version: AWSPREVIOUS}}}}"
+            ),
+        ),
     ] {
         let _: ExternalSecret = apply(
             &client,
@@ -893,7 +1332,9 @@ async fn a_planted_secret_value_reaches_no_log_event_status_metric_or_error() {
     proxy.set_rule(FaultRule::always(Fault::Throttle));
     let api: Api<ExternalSecret> = Api::namespaced(client.clone(), n);
     let patch = serde_json::json!({"metadata": {"annotations": {"force-sync": "now"}}});
-    api.patch("ok", &PatchParams::default(), &Patch::Merge(&patch)).await.expect("annotate");
+    api.patch("ok", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("annotate");
     wait_condition(&client, n, "ok", "False", "SecretSyncedError").await;
     proxy.clear_rule();
 
@@ -901,7 +1342,12 @@ async fn a_planted_secret_value_reaches_no_log_event_status_metric_or_error() {
     for e in api.list(&ListParams::default()).await.unwrap().items {
         seen.push(serde_json::to_string(&e.status).unwrap());
     }
-    for e in Api::<Event>::namespaced(client.clone(), n).list(&ListParams::default()).await.unwrap().items {
+    for e in Api::<Event>::namespaced(client.clone(), n)
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+    {
         seen.push(format!("{:?} {:?}", e.reason, e.message));
     }
     let logs = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
@@ -909,7 +1355,11 @@ async fn a_planted_secret_value_reaches_no_log_event_status_metric_or_error() {
     seen.push(logs);
     seen.push(metrics_text(&ctl.metrics));
     for text in &seen {
-        assert!(!text.contains(planted), "planted value leaked into: {}", &text[..text.len().min(300)]);
+        assert!(
+            !text.contains(planted),
+            "planted value leaked into: {}",
+            &text[..text.len().min(300)]
+        );
         assert!(!text.contains("c4n4ry"), "part of the planted value leaked");
     }
 }
@@ -926,7 +1376,12 @@ struct BenchRow {
 }
 
 async fn bench_scenario(scenario: &'static str, es_count: usize, secret_count: usize) -> BenchRow {
-    let Setup { env, ns, client, sm } = setup("es-bench").await;
+    let Setup {
+        env,
+        ns,
+        client,
+        sm,
+    } = setup("es-bench").await;
     let n = ns.name().to_owned();
     static_store(&client, &n).await;
     let mut tasks = tokio::task::JoinSet::new();
@@ -935,7 +1390,13 @@ async fn bench_scenario(scenario: &'static str, es_count: usize, secret_count: u
         let (sm, n, limit) = (sm.clone(), n.clone(), limit.clone());
         tasks.spawn(async move {
             let _p = limit.acquire().await;
-            create_string(&sm, &format!("{n}/b{i}"), &format!(r#"{{"v":"value-{i}"}}"#), &[]).await;
+            create_string(
+                &sm,
+                &format!("{n}/b{i}"),
+                &format!(r#"{{"v":"value-{i}"}}"#),
+                &[],
+            )
+            .await;
         });
     }
     while tasks.join_next().await.is_some() {}
@@ -969,10 +1430,21 @@ async fn bench_scenario(scenario: &'static str, es_count: usize, secret_count: u
         if items.len() == es_count && items.iter().all(ready) {
             break items
                 .iter()
-                .map(|e| (e.name_any(), format!("{:?}", e.status.as_ref().and_then(|s| s.refresh_time.clone()))))
+                .map(|e| {
+                    (
+                        e.name_any(),
+                        format!(
+                            "{:?}",
+                            e.status.as_ref().and_then(|s| s.refresh_time.clone())
+                        ),
+                    )
+                })
                 .collect();
         }
-        assert!(t0.elapsed() < Duration::from_secs(300), "first full sync took more than 300 s");
+        assert!(
+            t0.elapsed() < Duration::from_secs(300),
+            "first full sync took more than 300 s"
+        );
         tokio::time::sleep(Duration::from_secs(1)).await;
     };
     let first_sync = t0.elapsed();
@@ -981,18 +1453,34 @@ async fn bench_scenario(scenario: &'static str, es_count: usize, secret_count: u
     let cycle_start = std::time::Instant::now();
     loop {
         let items = api.list(&ListParams::default()).await.expect("list").items;
-        let refreshed = items
-            .iter()
-            .all(|e| first.get(&e.name_any()) != Some(&format!("{:?}", e.status.as_ref().and_then(|s| s.refresh_time.clone()))));
+        let refreshed = items.iter().all(|e| {
+            first.get(&e.name_any())
+                != Some(&format!(
+                    "{:?}",
+                    e.status.as_ref().and_then(|s| s.refresh_time.clone())
+                ))
+        });
         if refreshed {
             break;
         }
-        assert!(cycle_start.elapsed() < Duration::from_secs(200), "no full refresh cycle within 200 s");
+        assert!(
+            cycle_start.elapsed() < Duration::from_secs(200),
+            "no full refresh cycle within 200 s"
+        );
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
     let cycle_calls = proxy.total_requests();
     let cycle_detail = proxy.request_counts();
-    BenchRow { scenario, externalsecrets: es_count, aws_secrets: secret_count, created, first_sync, first_sync_calls, cycle_calls, cycle_detail }
+    BenchRow {
+        scenario,
+        externalsecrets: es_count,
+        aws_secrets: secret_count,
+        created,
+        first_sync,
+        first_sync_calls,
+        cycle_calls,
+        cycle_detail,
+    }
 }
 
 /// `scripts/bench-external`: 1,000 ExternalSecrets (refreshInterval 1m) over 1,000 AWS secrets and
@@ -1001,14 +1489,22 @@ async fn bench_scenario(scenario: &'static str, es_count: usize, secret_count: u
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark; run scripts/bench-external"]
 async fn benchmark_aws_calls_and_first_sync_of_many_external_secrets() {
-    let es_count: usize = std::env::var("SEALKIT_BENCH_ES").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
-    let shared: usize = std::env::var("SEALKIT_BENCH_SHARED").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
+    let es_count: usize = std::env::var("SEALKIT_BENCH_ES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let shared: usize = std::env::var("SEALKIT_BENCH_SHARED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
     let rows = vec![
         bench_scenario("one AWS secret per ES", es_count, es_count).await,
         bench_scenario("ESs share AWS secrets", es_count, shared).await,
     ];
     println!();
-    println!("| scenario | ExternalSecrets | AWS secrets | created in | first full sync (from first create) | AWS calls, first sync | AWS calls per 1m refresh cycle (sealkit) | ESO model per cycle | fewer calls |");
+    println!(
+        "| scenario | ExternalSecrets | AWS secrets | created in | first full sync (from first create) | AWS calls, first sync | AWS calls per 1m refresh cycle (sealkit) | ESO model per cycle | fewer calls |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|");
     for r in &rows {
         println!(
@@ -1029,7 +1525,12 @@ async fn benchmark_aws_calls_and_first_sync_of_many_external_secrets() {
 
 #[tokio::test]
 async fn without_batch_and_list_permissions_values_are_read_one_by_one() {
-    let Setup { env, ns, client, sm } = setup("es-perms").await;
+    let Setup {
+        env,
+        ns,
+        client,
+        sm,
+    } = setup("es-perms").await;
     let n = ns.name();
     static_store(&client, n).await;
     for i in 0..3 {
@@ -1039,15 +1540,23 @@ async fn without_batch_and_list_permissions_values_are_read_one_by_one() {
     // IAM denies BatchGetSecretValue (HTTP 403); everything else is allowed
     proxy.set_rule(FaultRule::always(Fault::ServerError(403)).only_for("BatchGetSecretValue"));
     let _ctl = start_controller(client.clone(), n, &proxy.endpoint());
-    let entries: String =
-        (0..3).map(|i| format!("\n  - {{secretKey: k{i}, remoteRef: {{key: {n}/p{i}}}}}")).collect();
+    let entries: String = (0..3)
+        .map(|i| format!("\n  - {{secretKey: k{i}, remoteRef: {{key: {n}/p{i}}}}}"))
+        .collect();
     let _: ExternalSecret = apply(
         &client,
         Some(n),
         &format!("apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {{name: perms}}\nspec:\n  secretStoreRef: {{name: aws}}\n  data:{entries}\n"),
     )
     .await;
-    wait_data(&client, n, "perms", "per-secret fallback", |d| d.len() == 3 && d["k2"] == b"v2").await;
-    assert_eq!(proxy.requests("BatchGetSecretValue"), 1, "a denied batch is not retried");
+    wait_data(&client, n, "perms", "per-secret fallback", |d| {
+        d.len() == 3 && d["k2"] == b"v2"
+    })
+    .await;
+    assert_eq!(
+        proxy.requests("BatchGetSecretValue"),
+        1,
+        "a denied batch is not retried"
+    );
     assert_eq!(proxy.requests("GetSecretValue"), 3);
 }

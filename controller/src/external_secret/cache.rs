@@ -214,8 +214,8 @@ impl ValueCache {
                     .extend(waiters);
                 keys.push(k);
             }
-            // Revalidate every cached value of the store with one ListSecrets sweep when the sweep
-            // (one call per 100 secrets in the account) costs no more than fetching them all in
+            // Revalidate every cached value of the store with ListSecrets sweeps (one call per 100
+            // secrets in the account) when they cost no more than fetching every cached value in
             // batches of 20; the first sweep also learns the account size.
             let stale_cached = keys
                 .iter()
@@ -231,7 +231,8 @@ impl ValueCache {
             let sweep = s.list_allowed
                 && stale_cached > 0
                 && match s.account_size {
-                    Some(n) => n / 100 < cached_total.div_ceil(20),
+                    // aligned refreshes come in up to 4 groups per interval, each may sweep
+                    Some(n) => (n / 100 + 1) * 4 <= cached_total.div_ceil(20),
                     None => cached_total >= 100,
                 };
             (keys, sweep)
