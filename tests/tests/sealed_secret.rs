@@ -1161,6 +1161,21 @@ async fn a_restarted_controller_writes_nothing_when_nothing_changed() {
             ),
         );
     }
+    // the Unsealed events of the first run are published right after the status
+    eventually("5 Unsealed events", WAIT, || async {
+        let events = Api::<Event>::namespaced(client.clone(), ns)
+            .list(&ListParams::default())
+            .await
+            .ok()?;
+        (events
+            .items
+            .iter()
+            .filter(|e| e.reason.as_deref() == Some("Unsealed"))
+            .count()
+            >= 5)
+            .then_some(())
+    })
+    .await;
     let events_before = Api::<Event>::namespaced(client.clone(), ns)
         .list(&ListParams::default())
         .await

@@ -98,6 +98,7 @@ pub struct KeyRegistry {
     state: RwLock<Arc<KeySet>>,
     changes: tokio::sync::watch::Sender<u64>,
     loaded: tokio::sync::watch::Sender<bool>,
+    pending: std::sync::Mutex<Vec<Arc<RegisteredKey>>>,
 }
 
 impl Default for KeyRegistry {
@@ -106,6 +107,7 @@ impl Default for KeyRegistry {
             state: RwLock::new(Arc::new(KeySet::default())),
             changes: tokio::sync::watch::Sender::new(0),
             loaded: tokio::sync::watch::Sender::new(false),
+            pending: std::sync::Mutex::new(Vec::new()),
         }
     }
 }
@@ -160,6 +162,11 @@ impl KeyRegistry {
 
     /// Adds one key (e.g. just generated) without waiting for the watch.
     pub fn insert(&self, key: RegisteredKey) {
+        let key = Arc::new(key);
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(key.clone());
         let mut keys: Vec<_> = self
             .snapshot()
             .keys
@@ -167,7 +174,17 @@ impl KeyRegistry {
             .filter(|k| k.secret_name != key.secret_name)
             .cloned()
             .collect();
-        keys.push(Arc::new(key));
+        keys.push(key);
+        self.replace(keys);
+    }
+
+    /// Replaces the key set with what the watch sees, keeping keys this process stored that the
+    /// watch has not delivered yet (otherwise a new key would vanish until its watch event).
+    fn replace_from_watch(&self, mut keys: Vec<Arc<RegisteredKey>>) {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        pending.retain(|p| !keys.iter().any(|k| k.secret_name == p.secret_name));
+        keys.extend(pending.iter().cloned());
+        drop(pending);
         self.replace(keys);
     }
 
@@ -294,7 +311,7 @@ pub async fn watch(
             .iter()
             .map(|k| k.secret_name.clone())
             .collect();
-        registry.replace(keys);
+        registry.replace_from_watch(keys);
         let after = registry.snapshot();
         let names: Vec<String> = after.keys.iter().map(|k| k.secret_name.clone()).collect();
         if names != before {

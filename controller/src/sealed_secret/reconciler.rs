@@ -171,8 +171,10 @@ async fn run_scope(
     let (ss_synced_tx, ss_synced) = tokio::sync::watch::channel(false);
     let (secret_synced_tx, secret_synced) = tokio::sync::watch::channel(false);
     let metrics = shared.metrics.clone();
+    // managedFields are dropped before caching: they are most of an object's size.
     let ss_stream = watcher(ss_api, ss_config)
         .default_backoff()
+        .modify(|ss| ss.managed_fields_mut().clear())
         .inspect(move |event| {
             if let Ok(watcher::Event::Delete(ss)) = event {
                 forget_condition(&metrics, ss);
@@ -186,6 +188,7 @@ async fn run_scope(
     let (secret_store, secret_writer) = reflector::store();
     let secret_stream = watcher(secret_api, watcher::Config::default().labels(SECRET_LABEL))
         .default_backoff()
+        .modify(|secret| secret.managed_fields_mut().clear())
         .reflect(secret_writer)
         .inspect(mark_synced(secret_synced_tx))
         .touched_objects();
