@@ -13,8 +13,8 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod external_secret;
 pub mod http;
 pub mod leader;
 pub mod metrics;
 pub mod sealed_secret;
-pub mod external_secret;

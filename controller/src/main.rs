@@ -3,7 +3,7 @@
 //! Start-up order (each step never blocks the ones before it):
 //! 1. HTTP (`/healthz`, `/readyz`, `/v1/*`) and metrics servers — from the first second, on every replica;
 //! 2. the key registry watch (every replica, so `/v1/cert.pem` works on all of them);
-//! 3. once this replica leads (leader election, `leader.rs`, is added later): the reconcilers, key
+//! 3. once this replica leads (leader election on a Lease, `leader.rs`): the reconcilers, key
 //!    generation/renewal and the public-key ConfigMap.
 #![forbid(unsafe_code)]
 
@@ -249,7 +249,8 @@ fn init_tracing(args: &RuntimeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("invalid --log-level `{}`", args.log_level))?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     match args.log_format {
         LogFormat::Json => builder.json().flatten_event(true).init(),
         LogFormat::Text => builder.init(),

@@ -171,10 +171,6 @@ impl Controller {
                 let l = l.to_ascii_lowercase();
                 (l.contains("forbidden") || l.contains(" 403"))
                     && !l.contains("public-keys-reader")
-                    // Known gap (reported to the ExternalSecrets part): with
-                    // --external-secrets-namespace it still watches ClusterSecretStores
-                    // cluster-wide, which namespace-only RBAC refuses by design.
-                    && !l.contains("clustersecretstores")
             })
             .map(str::to_owned)
             .collect()

@@ -121,6 +121,7 @@ app.kubernetes.io/part-of: sealkit
 {{- if .Values.externalSecrets.enabled }}
 {{- if ne .Values.scope.mode "cluster" }}
 - --external-secrets-namespace={{ .Release.Namespace }}
+- --external-secrets-cluster-stores=false
 {{- end }}
 {{- with .Values.externalSecrets.extraArgs }}
 {{ toYaml . }}

@@ -55,6 +55,15 @@ pub struct Args {
         env = "SEALKIT_EXTERNAL_SECRETS_NAMESPACE"
     )]
     pub namespace: Option<String>,
+    /// Watch ClusterSecretStores (cluster-scoped). Turn off in namespace-only installs, whose Role
+    /// cannot read cluster-scoped objects (like ESO's --enable-cluster-store-reconciler=false).
+    #[arg(
+        long = "external-secrets-cluster-stores",
+        env = "SEALKIT_EXTERNAL_SECRETS_CLUSTER_STORES",
+        default_value_t = true,
+        action = clap::ArgAction::Set
+    )]
+    pub cluster_stores: bool,
     /// ExternalSecrets reconciled in parallel (never-synced ones are not held back by refreshes).
     #[arg(
         long = "external-secrets-concurrency",
@@ -105,6 +114,7 @@ impl Default for Args {
     fn default() -> Self {
         Args {
             namespace: None,
+            cluster_stores: true,
             concurrency: 32,
             controller_class: "default".to_owned(),
             aws_rate: 50.0,
@@ -188,17 +198,42 @@ pub async fn run(client: kube::Client, args: Args, metrics: Arc<Metrics>) -> any
             ctx.clone(),
         )
         .for_each(|_| futures::future::ready(()));
-    let cluster_stores = Controller::new(css_api.clone(), watcher::Config::default())
-        .shutdown_on_signal()
-        .run(
-            store_status::reconcile_cluster_store,
-            store_status::error_policy,
-            ctx.clone(),
-        )
-        .for_each(|_| futures::future::ready(()));
+    let watch_cluster_stores = args.cluster_stores;
+    let (css_status_api, css_ctx) = (css_api.clone(), ctx.clone());
+    let cluster_stores = async move {
+        if watch_cluster_stores {
+            Controller::new(css_status_api, watcher::Config::default())
+                .shutdown_on_signal()
+                .run(
+                    store_status::reconcile_cluster_store,
+                    store_status::error_policy,
+                    css_ctx,
+                )
+                .for_each(|_| futures::future::ready(()))
+                .await;
+        }
+    };
 
+    let mut controller =
+        controller.with_config(ControllerConfig::default().concurrency(concurrency));
+    if watch_cluster_stores {
+        controller = controller.watches(
+            css_api,
+            watcher::Config::default(),
+            move |s: ClusterSecretStore| {
+                forget_css
+                    .stores
+                    .forget_spec(StoreKind::ClusterSecretStore, None, &s.name_any());
+                refs_using(
+                    &by_cluster_store,
+                    StoreKind::ClusterSecretStore,
+                    None,
+                    &s.name_any(),
+                )
+            },
+        );
+    }
     let external_secrets = controller
-        .with_config(ControllerConfig::default().concurrency(concurrency))
         .watches(
             secret_api,
             secret_cfg,
@@ -226,21 +261,6 @@ pub async fn run(client: kube::Client, args: Args, metrics: Arc<Metrics>) -> any
                 &s.name_any(),
             )
         })
-        .watches(
-            css_api,
-            watcher::Config::default(),
-            move |s: ClusterSecretStore| {
-                forget_css
-                    .stores
-                    .forget_spec(StoreKind::ClusterSecretStore, None, &s.name_any());
-                refs_using(
-                    &by_cluster_store,
-                    StoreKind::ClusterSecretStore,
-                    None,
-                    &s.name_any(),
-                )
-            },
-        )
         .shutdown_on_signal()
         .run(reconciler::reconcile, reconciler::error_policy, ctx)
         .for_each(|_| futures::future::ready(()));
