@@ -169,8 +169,7 @@ impl Controller {
             .lines()
             .filter(|l| {
                 let l = l.to_ascii_lowercase();
-                (l.contains("forbidden") || l.contains(" 403"))
-                    && !l.contains("public-keys-reader")
+                (l.contains("forbidden") || l.contains(" 403")) && !l.contains("public-keys-reader")
             })
             .map(str::to_owned)
             .collect()
