@@ -1797,7 +1797,6 @@ async fn bench_run(
     what: &str,
     n: usize,
     bitnami: Option<&[&str]>,
-    sealkit_args: &[&str],
     native: bool,
     limit: Duration,
 ) -> Row {
@@ -1809,7 +1808,7 @@ async fn bench_run(
     // 1. a key
     let (guard, http) = match bitnami {
         Some(args) => start_bitnami(env, &ns, args).await,
-        None => start_sealkit(env, &ns, sealkit_args).await,
+        None => start_sealkit(env, &ns, &[]).await,
     };
     let target = if native {
         let text = fetch_ok(&format!("{http}/v1/recipients")).await;
@@ -1834,7 +1833,7 @@ async fn bench_run(
     let started = std::time::Instant::now();
     let (guard, _) = match bitnami {
         Some(args) => start_bitnami(env, &ns, args).await,
-        None => start_sealkit(env, &ns, sealkit_args).await,
+        None => start_sealkit(env, &ns, &[]).await,
     };
     let (time, done, peak) = time_until_secrets(client, &ns, n, guard.id(), started, limit).await;
     drop(guard);
@@ -1918,32 +1917,8 @@ async fn benchmark_against_the_bitnami_controller() {
     eprintln!("bench: reference create of {n} Secrets: {reference:?}");
 
     let mut rows = Vec::new();
-    rows.push(
-        bench_run(
-            env,
-            &client,
-            "sealkit, age format",
-            n,
-            None,
-            &[],
-            true,
-            limit,
-        )
-        .await,
-    );
-    rows.push(
-        bench_run(
-            env,
-            &client,
-            "sealkit, RSA format",
-            n,
-            None,
-            &[],
-            false,
-            limit,
-        )
-        .await,
-    );
+    rows.push(bench_run(env, &client, "sealkit, age format", n, None, true, limit).await);
+    rows.push(bench_run(env, &client, "sealkit, RSA format", n, None, false, limit).await);
     rows.push(
         bench_run(
             env,
@@ -1951,7 +1926,6 @@ async fn benchmark_against_the_bitnami_controller() {
             "bitnami, client limits off",
             n,
             Some(&["--kubeclient-qps=-1", "--kubeclient-burst=-1"]),
-            &[],
             false,
             limit,
         )
@@ -1964,7 +1938,6 @@ async fn benchmark_against_the_bitnami_controller() {
             "bitnami, defaults (qps 5)",
             n_defaults,
             Some(&[]),
-            &[],
             false,
             limit,
         )
