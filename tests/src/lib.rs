@@ -417,6 +417,36 @@ pub fn unique_name(prefix: &str) -> String {
     format!("{}-{suffix:08x}", clean.trim_end_matches('-'))
 }
 
+/// Seals a one-item Secret (`password: value`) in `ns`/`name` with the `sealkit` CLI, using the
+/// certificate served at `cert_url`; writes the input and the SealedSecret under `dir` and returns
+/// the SealedSecret's path. Panics with sealkit's message when sealing fails.
+pub fn seal_with_sealkit(ns: &str, name: &str, value: &str, cert_url: &str, dir: &Path) -> PathBuf {
+    use base64::Engine as _;
+    let secret = dir.join(format!("{ns}-{name}.secret.yaml"));
+    let b64 = base64::engine::general_purpose::STANDARD.encode(value);
+    std::fs::write(
+        &secret,
+        format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: {ns}\ndata:\n  password: {b64}\n"
+        ),
+    )
+    .expect("write the input Secret");
+    let sealed = dir.join(format!("{ns}-{name}.sealed.yaml"));
+    let out = std::process::Command::new(bin("sealkit"))
+        .args(["--cert", cert_url, "-f"])
+        .arg(&secret)
+        .arg("-w")
+        .arg(&sealed)
+        .output()
+        .expect("run sealkit");
+    assert!(
+        out.status.success(),
+        "sealkit failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    sealed
+}
+
 /// Path of one of our binaries in `target/debug` (`sealkit`, `sealkit-controller`, ...). Panics
 /// with the command to build it if missing. `scripts/test` builds all of them before the tests;
 /// when running `cargo test -p sealkit-e2e` by hand, build them first or they may be stale.

@@ -139,34 +139,10 @@ async fn holder(leases: &Api<Lease>) -> Option<String> {
         .holder_identity
 }
 
-/// Seals Secret `name` (key `password`) with the certificate a replica serves; the manifest path.
+/// Seals Secret `name` (key `password`) with the certificate a controller serves on `cert_port`.
 fn seal(ns: &str, name: &str, value: &str, cert_port: u16, dir: &Path) -> PathBuf {
-    use base64::Engine as _;
-    let secret = dir.join(format!("{name}.secret.yaml"));
-    let b64 = base64::engine::general_purpose::STANDARD.encode(value);
-    std::fs::write(
-        &secret,
-        format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: {ns}\ndata:\n  password: {b64}\n"),
-    )
-    .unwrap();
-    let sealed = dir.join(format!("{name}.sealed.yaml"));
-    let out = Command::new(bin("sealkit"))
-        .args([
-            "--cert",
-            &format!("http://127.0.0.1:{cert_port}/v1/cert.pem"),
-            "-f",
-        ])
-        .arg(&secret)
-        .arg("-w")
-        .arg(&sealed)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "sealkit failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    sealed
+    let cert_url = format!("http://127.0.0.1:{cert_port}/v1/cert.pem");
+    sealkit_e2e::seal_with_sealkit(ns, name, value, &cert_url, dir)
 }
 
 fn apply(env: &TestEnv, manifest: &Path) {
