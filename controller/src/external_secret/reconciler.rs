@@ -493,6 +493,34 @@ fn answer_payload(answer: &Cached, binary_first: bool) -> Result<Vec<u8>, Proper
     }
 }
 
+/// The bytes one remote reference yields: the cached value (binary first when a `property` is
+/// looked up) narrowed to `property`; `None` when the remote secret does not exist.
+fn property_payload(
+    answer: Answer,
+    property: Option<&str>,
+    what: &str,
+) -> Result<Option<Vec<u8>>, Error> {
+    let value = match answer {
+        Ok(v) => v,
+        Err(AwsError::NotFound) => return Ok(None),
+        Err(source) => {
+            return Err(Error::FetchRemoteSecret {
+                what: what.to_owned(),
+                source,
+            });
+        }
+    };
+    let err = |source| Error::Property {
+        what: what.to_owned(),
+        source,
+    };
+    let payload = answer_payload(&value, property.is_some()).map_err(err)?;
+    match property {
+        Some(p) => property::lookup(&payload, p).map(Some).map_err(err),
+        None => Ok(Some(payload)),
+    }
+}
+
 async fn fetch(es: &ExternalSecret, ctx: &Context, not_before: Instant) -> Result<Fetched, Error> {
     let ns = es.namespace().unwrap_or_default();
     let mut stores: HashMap<(sealkit_api::external_secret::StoreKind, String), ResolvedStore> =
@@ -666,27 +694,12 @@ async fn fetch(es: &ExternalSecret, ctx: &Context, not_before: Instant) -> Resul
     for (what, plan, i) in plans {
         match plan {
             Plan::Extract { store, key, r } => {
-                let value = match answer(store, &key) {
-                    Ok(v) => v,
-                    Err(AwsError::NotFound) => {
-                        out.missing.push(what);
-                        continue;
-                    }
-                    Err(source) => return Err(Error::FetchRemoteSecret { what, source }),
+                let Some(payload) =
+                    property_payload(answer(store, &key), r.property.as_deref(), &what)?
+                else {
+                    out.missing.push(what);
+                    continue;
                 };
-                let mut payload =
-                    answer_payload(&value, r.property.is_some()).map_err(|source| {
-                        Error::Property {
-                            what: what.clone(),
-                            source,
-                        }
-                    })?;
-                if let Some(p) = &r.property {
-                    payload = property::lookup(&payload, p).map_err(|source| Error::Property {
-                        what: what.clone(),
-                        source,
-                    })?;
-                }
                 let map = property::extract(&payload).map_err(|source| Error::Property {
                     what: what.clone(),
                     source,
@@ -740,27 +753,12 @@ async fn fetch(es: &ExternalSecret, ctx: &Context, not_before: Instant) -> Resul
                 r,
                 secret_key,
             } => {
-                let value = match answer(store, &key) {
-                    Ok(v) => v,
-                    Err(AwsError::NotFound) => {
-                        out.missing.push(what);
-                        continue;
-                    }
-                    Err(source) => return Err(Error::FetchRemoteSecret { what, source }),
+                let Some(payload) =
+                    property_payload(answer(store, &key), r.property.as_deref(), &what)?
+                else {
+                    out.missing.push(what);
+                    continue;
                 };
-                let mut payload =
-                    answer_payload(&value, r.property.is_some()).map_err(|source| {
-                        Error::Property {
-                            what: what.clone(),
-                            source,
-                        }
-                    })?;
-                if let Some(p) = &r.property {
-                    payload = property::lookup(&payload, p).map_err(|source| Error::Property {
-                        what: what.clone(),
-                        source,
-                    })?;
-                }
                 let payload =
                     key::decode(&secret_key, payload, r.decoding_strategy).map_err(|source| {
                         Error::Key {
