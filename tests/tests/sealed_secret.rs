@@ -736,48 +736,7 @@ async fn a_key_secret_made_by_the_bitnami_controller_is_adopted_and_used() {
     let (env, ns, client) = setup("ss-adopt").await;
     let ns = ns.name();
     // the real sealed-secrets controller, in-cluster as ServiceAccount ns/bitnami with a namespace Role
-    let roles: Api<Role> = Api::namespaced(client.clone(), ns);
-    roles
-        .create(
-            &PostParams::default(),
-            &Role {
-                metadata: ObjectMeta {
-                    name: Some("bitnami".into()),
-                    ..Default::default()
-                },
-                rules: Some(vec![PolicyRule {
-                    api_groups: Some(vec!["*".into()]),
-                    resources: Some(vec!["*".into()]),
-                    verbs: vec!["*".into()],
-                    ..Default::default()
-                }]),
-            },
-        )
-        .await
-        .unwrap();
-    Api::<RoleBinding>::namespaced(client.clone(), ns)
-        .create(
-            &PostParams::default(),
-            &RoleBinding {
-                metadata: ObjectMeta {
-                    name: Some("bitnami".into()),
-                    ..Default::default()
-                },
-                role_ref: RoleRef {
-                    api_group: Some("rbac.authorization.k8s.io".into()),
-                    kind: "Role".into(),
-                    name: "bitnami".into(),
-                },
-                subjects: Some(vec![Subject {
-                    kind: "ServiceAccount".into(),
-                    name: "bitnami".into(),
-                    namespace: Some(ns.into()),
-                    ..Default::default()
-                }]),
-            },
-        )
-        .await
-        .unwrap();
+    namespace_admin_role(&client, ns, "bitnami").await;
     let (p1, p2) = (free_port(), free_port());
     let mut cmd = env
         .in_cluster_command(ns, "bitnami", &peer("sealed-secrets-controller"))
