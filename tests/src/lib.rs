@@ -417,6 +417,43 @@ pub fn unique_name(prefix: &str) -> String {
     format!("{}-{suffix:08x}", clean.trim_end_matches('-'))
 }
 
+/// Creates Role `name` with `rules` in `ns` and binds it (RoleBinding of the same name) to
+/// `subject`: the one way tests grant an identity exactly what it needs.
+pub async fn grant_role(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    rules: Vec<k8s_openapi::api::rbac::v1::PolicyRule>,
+    subject: k8s_openapi::api::rbac::v1::Subject,
+) {
+    use k8s_openapi::api::rbac::v1::{Role, RoleBinding, RoleRef};
+    let metadata = ObjectMeta {
+        name: Some(name.to_owned()),
+        ..ObjectMeta::default()
+    };
+    let role = Role {
+        metadata: metadata.clone(),
+        rules: Some(rules),
+    };
+    Api::<Role>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &role)
+        .await
+        .unwrap_or_else(|e| panic!("create Role {ns}/{name}: {e}"));
+    let binding = RoleBinding {
+        metadata,
+        role_ref: RoleRef {
+            api_group: Some("rbac.authorization.k8s.io".into()),
+            kind: "Role".into(),
+            name: name.to_owned(),
+        },
+        subjects: Some(vec![subject]),
+    };
+    Api::<RoleBinding>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &binding)
+        .await
+        .unwrap_or_else(|e| panic!("create RoleBinding {ns}/{name}: {e}"));
+}
+
 /// Seals a one-item Secret (`password: value`) in `ns`/`name` with the `sealkit` CLI, using the
 /// certificate served at `cert_url`; writes the input and the SealedSecret under `dir` and returns
 /// the SealedSecret's path. Panics with sealkit's message when sealing fails.

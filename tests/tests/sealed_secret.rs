@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{Event, Secret};
-use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::api::rbac::v1::{PolicyRule, Subject};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use sealkit_api::SealedSecret;
@@ -1623,47 +1623,19 @@ async fn time_until_secrets(
 }
 
 async fn namespace_admin_role(client: &kube::Client, ns: &str, sa: &str) {
-    Api::<Role>::namespaced(client.clone(), ns)
-        .create(
-            &PostParams::default(),
-            &Role {
-                metadata: ObjectMeta {
-                    name: Some(sa.into()),
-                    ..Default::default()
-                },
-                rules: Some(vec![PolicyRule {
-                    api_groups: Some(vec!["*".into()]),
-                    resources: Some(vec!["*".into()]),
-                    verbs: vec!["*".into()],
-                    ..Default::default()
-                }]),
-            },
-        )
-        .await
-        .unwrap();
-    Api::<RoleBinding>::namespaced(client.clone(), ns)
-        .create(
-            &PostParams::default(),
-            &RoleBinding {
-                metadata: ObjectMeta {
-                    name: Some(sa.into()),
-                    ..Default::default()
-                },
-                role_ref: RoleRef {
-                    api_group: Some("rbac.authorization.k8s.io".into()),
-                    kind: "Role".into(),
-                    name: sa.into(),
-                },
-                subjects: Some(vec![Subject {
-                    kind: "ServiceAccount".into(),
-                    name: sa.into(),
-                    namespace: Some(ns.into()),
-                    ..Default::default()
-                }]),
-            },
-        )
-        .await
-        .unwrap();
+    let everything = PolicyRule {
+        api_groups: Some(vec!["*".into()]),
+        resources: Some(vec!["*".into()]),
+        verbs: vec!["*".into()],
+        ..Default::default()
+    };
+    let subject = Subject {
+        kind: "ServiceAccount".into(),
+        name: sa.into(),
+        namespace: Some(ns.into()),
+        ..Default::default()
+    };
+    sealkit_e2e::grant_role(client, ns, sa, vec![everything], subject).await;
 }
 
 async fn start_bitnami(env: &TestEnv, ns: &str, extra: &[&str]) -> (ChildGuard, String) {

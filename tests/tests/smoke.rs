@@ -13,13 +13,13 @@ use base64::Engine;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::authentication::v1::SelfSubjectReview;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, ServiceAccount};
-use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, Subject};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, PostParams};
 use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
 use sealkit_e2e::fault_proxy::{Fault, FaultProxy, FaultRule};
-use sealkit_e2e::{MOTO_ACCOUNT_ID, TestEnv, eventually, unique_name};
+use sealkit_e2e::{MOTO_ACCOUNT_ID, TestEnv, eventually, grant_role, unique_name};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -147,43 +147,19 @@ async fn the_unprivileged_user_is_denied_until_rbac_grants_access() {
     assert!(is_status(&err, 403), "expected 403, got {err}");
 
     let admin = env.client().await;
-    let role = Role {
-        metadata: ObjectMeta {
-            name: Some("read-secrets".into()),
-            ..ObjectMeta::default()
-        },
-        rules: Some(vec![PolicyRule {
-            api_groups: Some(vec![String::new()]),
-            resources: Some(vec!["secrets".into()]),
-            verbs: vec!["list".into()],
-            ..PolicyRule::default()
-        }]),
+    let rule = PolicyRule {
+        api_groups: Some(vec![String::new()]),
+        resources: Some(vec!["secrets".into()]),
+        verbs: vec!["list".into()],
+        ..PolicyRule::default()
     };
-    Api::<Role>::namespaced(admin.clone(), ns.name())
-        .create(&PostParams::default(), &role)
-        .await
-        .unwrap();
-    let binding = RoleBinding {
-        metadata: ObjectMeta {
-            name: Some("alice-reads-secrets".into()),
-            ..ObjectMeta::default()
-        },
-        role_ref: RoleRef {
-            api_group: Some("rbac.authorization.k8s.io".into()),
-            kind: "Role".into(),
-            name: "read-secrets".into(),
-        },
-        subjects: Some(vec![Subject {
-            kind: "User".into(),
-            name: env.unprivileged_user().into(),
-            api_group: Some("rbac.authorization.k8s.io".into()),
-            ..Subject::default()
-        }]),
+    let subject = Subject {
+        kind: "User".into(),
+        name: env.unprivileged_user().into(),
+        api_group: Some("rbac.authorization.k8s.io".into()),
+        ..Subject::default()
     };
-    Api::<RoleBinding>::namespaced(admin, ns.name())
-        .create(&PostParams::default(), &binding)
-        .await
-        .unwrap();
+    grant_role(&admin, ns.name(), "read-secrets", vec![rule], subject).await;
 
     eventually("alice to be allowed to list secrets", WAIT, || async {
         alice.list(&ListParams::default()).await.ok()
@@ -632,43 +608,19 @@ async fn a_peer_that_only_knows_in_cluster_config_reaches_the_api_server() {
     let ns = env.fresh_namespace("smoke-incluster").await;
     let admin = env.client().await;
     // the identity gets exactly `list configmaps` in its namespace
-    let role = Role {
-        metadata: ObjectMeta {
-            name: Some("list-configmaps".into()),
-            ..ObjectMeta::default()
-        },
-        rules: Some(vec![PolicyRule {
-            api_groups: Some(vec![String::new()]),
-            resources: Some(vec!["configmaps".into()]),
-            verbs: vec!["list".into()],
-            ..PolicyRule::default()
-        }]),
+    let rule = PolicyRule {
+        api_groups: Some(vec![String::new()]),
+        resources: Some(vec!["configmaps".into()]),
+        verbs: vec!["list".into()],
+        ..PolicyRule::default()
     };
-    Api::<Role>::namespaced(admin.clone(), ns.name())
-        .create(&PostParams::default(), &role)
-        .await
-        .unwrap();
-    let binding = RoleBinding {
-        metadata: ObjectMeta {
-            name: Some("peer-lists-configmaps".into()),
-            ..ObjectMeta::default()
-        },
-        role_ref: RoleRef {
-            api_group: Some("rbac.authorization.k8s.io".into()),
-            kind: "Role".into(),
-            name: "list-configmaps".into(),
-        },
-        subjects: Some(vec![Subject {
-            kind: "ServiceAccount".into(),
-            name: "peer".into(),
-            namespace: Some(ns.name().into()),
-            ..Subject::default()
-        }]),
+    let subject = Subject {
+        kind: "ServiceAccount".into(),
+        name: "peer".into(),
+        namespace: Some(ns.name().into()),
+        ..Subject::default()
     };
-    Api::<RoleBinding>::namespaced(admin, ns.name())
-        .create(&PostParams::default(), &binding)
-        .await
-        .unwrap();
+    grant_role(&admin, ns.name(), "list-configmaps", vec![rule], subject).await;
 
     // kubectl with no kubeconfig falls back to the in-cluster config, like client-go programs
     let run = |resource: &'static str| {
