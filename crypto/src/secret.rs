@@ -8,6 +8,7 @@ use zeroize::Zeroize;
 ///
 /// Zeroized on drop; `Debug` prints `[REDACTED]`; no `Display`, no `Serialize`. Read the bytes with
 /// [`SecretBytes::expose_secret`], which makes every place that touches a secret easy to find.
+/// Equality compares the contents in constant time (only the lengths may leak through timing).
 #[derive(Clone, Default)]
 pub struct SecretBytes(Vec<u8>);
 
@@ -57,6 +58,22 @@ impl Drop for SecretBytes {
     }
 }
 
+impl PartialEq for SecretBytes {
+    fn eq(&self, other: &Self) -> bool {
+        if self.0.len() != other.0.len() {
+            return false;
+        }
+        let diff = self
+            .0
+            .iter()
+            .zip(&other.0)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        std::hint::black_box(diff) == 0
+    }
+}
+
+impl Eq for SecretBytes {}
+
 impl fmt::Debug for SecretBytes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("[REDACTED]")
@@ -72,6 +89,15 @@ mod tests {
         let secret = SecretBytes::from(b"hunter2".as_slice());
         assert_eq!(format!("{secret:?}"), "[REDACTED]");
         assert_eq!(format!("{:?}", Some(&secret)), "Some([REDACTED])");
+    }
+
+    #[test]
+    fn equality_compares_the_contents() {
+        let a = SecretBytes::from(b"hunter2".as_slice());
+        assert_eq!(a, SecretBytes::new(b"hunter2".to_vec()));
+        assert_ne!(a, SecretBytes::new(b"hunter3".to_vec()));
+        assert_ne!(a, SecretBytes::new(b"hunter".to_vec()));
+        assert_eq!(SecretBytes::default(), SecretBytes::new(Vec::new()));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
 use aws_smithy_types::retry::RetryConfig;
 use rand::Rng as _;
-use zeroize::Zeroizing;
+use sealkit_crypto::SecretBytes;
 
 use super::metrics::Metrics;
 
@@ -56,25 +56,7 @@ impl Endpoints {
 }
 
 /// Secret bytes fetched from AWS: zeroized on drop, never printed.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Payload(Zeroizing<Vec<u8>>);
-
-impl Payload {
-    /// Wraps bytes.
-    pub fn new(bytes: Vec<u8>) -> Self {
-        Payload(Zeroizing::new(bytes))
-    }
-    /// The bytes.
-    pub fn expose_secret(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Payload {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "[REDACTED {} bytes]", self.0.len())
-    }
-}
+pub type Payload = SecretBytes;
 
 /// One secret version as AWS returned it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -881,9 +863,17 @@ mod tests {
     }
 
     #[test]
-    fn payload_debug_never_prints_bytes() {
-        let p = Payload::new(b"hunter2".to_vec());
-        assert_eq!(format!("{p:?}"), "[REDACTED 7 bytes]");
+    fn remote_value_debug_never_prints_bytes() {
+        let v = RemoteValue {
+            string: Some(Payload::new(b"hunter2".to_vec())),
+            binary: None,
+            version_id: Some("v1".into()),
+            name: None,
+            arn: None,
+        };
+        let debug = format!("{v:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(debug.contains("[REDACTED]"), "{debug}");
     }
 
     #[test]
