@@ -154,11 +154,31 @@ pub async fn client(kube: &KubeArgs) -> Outcome<Client> {
             config.connect_timeout = Some(d);
         }
     }
+    apply_proxy_environment(&mut config);
     Client::try_from(config).map_err(|e| {
         Failure::user("cannot create the Kubernetes client")
             .because(&e)
             .hint(NO_CLUSTER_HINT)
     })
+}
+
+/// kube takes `HTTPS_PROXY` for every API server and checks `NO_PROXY` against the proxy's own
+/// address; kubectl (Go) checks it against the API server, and never proxies loopback. A proxy
+/// that came from the environment (not the kubeconfig's `proxy-url`) is dropped when Go would not
+/// use it, so a local cluster keeps working behind a corporate proxy.
+fn apply_proxy_environment(config: &mut Config) {
+    let Some(proxy) = &config.proxy_url else {
+        return;
+    };
+    let from_environment = ["HTTPS_PROXY", "https_proxy"].iter().any(|var| {
+        std::env::var(var)
+            .ok()
+            .and_then(|v| v.parse::<http::Uri>().ok())
+            .is_some_and(|env_proxy| &env_proxy == proxy)
+    });
+    if from_environment && crate::download::proxy_for(&config.cluster_url).is_none() {
+        config.proxy_url = None;
+    }
 }
 
 /// kubectl's `--request-timeout`: a bare number of seconds or a duration (`10s`, `1m`); `0` = none.

@@ -7,6 +7,7 @@
 
 mod cluster;
 mod document;
+mod download;
 mod failure;
 mod flags;
 mod keygen;

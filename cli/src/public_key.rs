@@ -173,7 +173,7 @@ pub fn open_cert(location: &str) -> Outcome<Vec<u8>> {
         return read_file(Path::new(path));
     }
     if location.starts_with("http://") || location.starts_with("https://") {
-        return fetch_url(location);
+        return crate::download::fetch(location);
     }
     read_file(Path::new(location))
 }
@@ -184,43 +184,4 @@ fn read_file(path: &Path) -> Outcome<Vec<u8>> {
             .because(&e)
             .hint("save the controller's certificate with: sealkit --fetch-cert > cert.pem")
     })
-}
-
-/// GET a URL (rustls with the aws-lc-rs provider and the system's roots).
-pub fn fetch_url(url: &str) -> Outcome<Vec<u8>> {
-    use http_body_util::{BodyExt, Empty};
-    use hyper_util::client::legacy::Client;
-    use hyper_util::rt::TokioExecutor;
-
-    let uri: http::Uri = url.parse().map_err(|_| {
-        Failure::user(format!("{url:?} is not a valid URL"))
-            .hint("use http://, https:// or file:// URLs, or a file path")
-    })?;
-    cluster::block_on(async move {
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()
-            .map_err(|e| {
-                Failure::user("cannot load the system's TLS root certificates").because(&e)
-            })?
-            .https_or_http()
-            .enable_http1()
-            .build();
-        let client: Client<_, Empty<bytes::Bytes>> =
-            Client::builder(TokioExecutor::new()).build(connector);
-        let fut = client.get(uri);
-        let response = tokio::time::timeout(std::time::Duration::from_secs(30), fut)
-            .await
-            .map_err(|_| Failure::user(format!("cannot fetch {url}: timed out after 30s")))?
-            .map_err(|e| Failure::user(format!("cannot fetch {url}")).because(&e))?;
-        let status = response.status();
-        if status != http::StatusCode::OK {
-            return Err(Failure::user(format!("cannot fetch {url:?}: {status}"))
-                .hint("check the URL; the controller serves its certificate at /v1/cert.pem"));
-        }
-        let body =
-            response.into_body().collect().await.map_err(|e| {
-                Failure::user(format!("cannot read the answer from {url}")).because(&e)
-            })?;
-        Ok(body.to_bytes().to_vec())
-    })?
 }

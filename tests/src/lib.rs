@@ -26,6 +26,7 @@
 #![forbid(unsafe_code)]
 
 pub mod fault_proxy;
+pub mod forward_proxy;
 
 use std::collections::BTreeMap;
 use std::future::Future;

@@ -583,6 +583,136 @@ mod cluster {
         (ip, port)
     }
 
+    /// `sealkit` with the proxy variables of a corporate network: `HTTPS_PROXY` and `HTTP_PROXY`
+    /// name `proxy` (unless empty), nothing is exempt (`NO_PROXY` unset).
+    fn sealkit_through(proxy: &str, args: &[&str]) -> Output {
+        let mut cmd = Command::new(sealkit_e2e::bin("sealkit"));
+        for var in [
+            "NO_PROXY",
+            "no_proxy",
+            "https_proxy",
+            "http_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+        ] {
+            cmd.env_remove(var);
+        }
+        for var in ["HTTPS_PROXY", "HTTP_PROXY"] {
+            if proxy.is_empty() {
+                cmd.env_remove(var);
+            } else {
+                cmd.env(var, proxy);
+            }
+        }
+        cmd.args(args).stdin(Stdio::null()).output().unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_api_server_and_cert_urls_are_reached_through_the_proxy_the_environment_names() {
+        let env = sealkit_e2e::TestEnv::get();
+        let ns = env.fresh_namespace("cli-proxy").await;
+        let cert_pem = std::fs::read_to_string(&keys().cert).unwrap();
+        publish(
+            ns.name(),
+            "sealed-secrets-controller-public-keys",
+            Some(&cert_pem),
+            None,
+        )
+        .await;
+        let proxy = sealkit_e2e::forward_proxy::ForwardProxy::start();
+        let kubeconfig = env.kubeconfig_path().display().to_string();
+
+        // The kubeconfig's proxy-url: the API server (https) through a CONNECT tunnel.
+        let via_proxy = scratch("cli-proxy").join("kubeconfig-with-proxy");
+        let original = std::fs::read_to_string(env.kubeconfig_path()).unwrap();
+        let mut doc: serde_json::Value = serde_saphyr::from_str(&original).unwrap();
+        for cluster in doc["clusters"].as_array_mut().unwrap() {
+            cluster["cluster"]["proxy-url"] = proxy.url().into();
+        }
+        std::fs::write(&via_proxy, serde_json::to_string(&doc).unwrap()).unwrap();
+        let fetched = ok(
+            "sealkit",
+            sealkit_through(
+                "",
+                &[
+                    "--kubeconfig",
+                    via_proxy.to_str().unwrap(),
+                    "--controller-namespace",
+                    ns.name(),
+                    "--fetch-cert",
+                ],
+            ),
+        );
+        assert_eq!(fetched, cert_pem);
+        let api_authority = env
+            .api_url()
+            .trim_start_matches("https://")
+            .trim_end_matches('/')
+            .to_owned();
+        let tunnel = format!("CONNECT {api_authority} HTTP/1.1");
+        assert!(
+            proxy.requests().contains(&tunnel),
+            "expected {tunnel:?} among {:?}",
+            proxy.requests()
+        );
+
+        // HTTPS_PROXY naming a dead proxy does not break a loopback API server: like kubectl,
+        // loopback is never proxied (kube alone would refuse or use the proxy).
+        let fetched = ok(
+            "sealkit",
+            sealkit_through(
+                "http://127.0.0.1:1",
+                &[
+                    "--kubeconfig",
+                    &kubeconfig,
+                    "--controller-namespace",
+                    ns.name(),
+                    "--fetch-cert",
+                ],
+            ),
+        );
+        assert_eq!(fetched, cert_pem);
+
+        // A plain-http --cert URL: sent to the proxy in absolute form.
+        let (ip, port) = fake_controller(cert_pem.clone());
+        let url = format!("http://{ip}:{port}/v1/cert.pem");
+        let fetched = ok(
+            "sealkit",
+            sealkit_through(&proxy.url(), &["--cert", &url, "--fetch-cert"]),
+        );
+        assert_eq!(fetched, cert_pem);
+        let forwarded = format!("GET {url} HTTP/1.1");
+        assert!(
+            proxy.requests().contains(&forwarded),
+            "expected {forwarded:?} among {:?}",
+            proxy.requests()
+        );
+
+        // An https --cert URL the proxy cannot reach: the error names the proxy (never its
+        // credentials) and says how to bypass it.
+        let with_credentials = proxy.url().replace("http://", "http://alice:s3cret@");
+        let unreachable = format!("https://{ip}:1/v1/cert.pem");
+        let out = sealkit_through(&with_credentials, &["--cert", &unreachable, "--fetch-cert"]);
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            stderr.starts_with(&format!(
+                "error: cannot fetch {unreachable} through the proxy {}",
+                proxy.url().trim_start_matches("http://")
+            )),
+            "{stderr}"
+        );
+        assert!(stderr.contains("NO_PROXY"), "{stderr}");
+        assert!(!stderr.contains("s3cret"), "{stderr}");
+        assert!(
+            proxy
+                .requests()
+                .contains(&format!("CONNECT {ip}:1 HTTP/1.1")),
+            "{:?}",
+            proxy.requests()
+        );
+    }
+
     async fn expose(ns: &str, ip: &str, port: u16) {
         use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
         let env = sealkit_e2e::TestEnv::get();
