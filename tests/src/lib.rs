@@ -576,6 +576,14 @@ impl Drop for ChildGuard {
     }
 }
 
+/// A free TCP port on 127.0.0.1 (for a process's listen address).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port on 127.0.0.1")
+}
+
 /// Poll `check` every 200 ms until it returns `Some`, or panic after `timeout` naming `what`.
 pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
 where

@@ -1560,3 +1560,92 @@ async fn without_batch_and_list_permissions_values_are_read_one_by_one() {
     );
     assert_eq!(proxy.requests("GetSecretValue"), 3);
 }
+
+/// In a cluster whose egress goes through a proxy, the controller reaches AWS through the proxy
+/// the environment names (as ESO's Go SDK does; the Rust SDK's default client ignores it). The
+/// controller binary runs as a process with `HTTP_PROXY` set (moto speaks plain http).
+#[tokio::test]
+async fn aws_calls_go_through_the_proxy_the_environment_names() {
+    let Setup {
+        env,
+        ns,
+        client,
+        sm,
+    } = setup("es-proxy").await;
+    let n = ns.name();
+    static_store(&client, n).await;
+    create_string(&sm, &format!("{n}/db"), r#"{"user":"admin"}"#, &[]).await;
+    let proxy = sealkit_e2e::forward_proxy::ForwardProxy::start();
+
+    let log = std::env::temp_dir().join(format!("{n}-controller.log"));
+    let file = std::fs::File::create(&log).unwrap();
+    let mut cmd = std::process::Command::new(sealkit_e2e::bin("sealkit-controller"));
+    for var in [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.args([
+        "--sealed-secrets=false",
+        "--leader-elect=false",
+        &format!("--external-secrets-namespace={n}"),
+        &format!("--listen-addr=127.0.0.1:{}", sealkit_e2e::free_port()),
+        &format!(
+            "--listen-metrics-addr=127.0.0.1:{}",
+            sealkit_e2e::free_port()
+        ),
+        &format!("--aws-secretsmanager-endpoint={}", env.moto_endpoint()),
+        &format!("--aws-sts-endpoint={}", env.moto_endpoint()),
+    ])
+    .env("KUBECONFIG", env.kubeconfig_path())
+    .env("POD_NAMESPACE", n)
+    .env("HTTP_PROXY", proxy.url())
+    .stdin(std::process::Stdio::null())
+    .stdout(file.try_clone().unwrap())
+    .stderr(file);
+    let _controller = sealkit_e2e::ChildGuard::spawn("sealkit-controller (proxy)", &mut cmd);
+
+    let _: ExternalSecret = apply(
+        &client,
+        Some(n),
+        &format!(
+            r#"
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {{name: app}}
+spec:
+  refreshInterval: 1h
+  secretStoreRef: {{name: aws, kind: SecretStore}}
+  target: {{name: app-secret}}
+  data:
+  - {{secretKey: user, remoteRef: {{key: {n}/db, property: user}}}}
+"#
+        ),
+    )
+    .await;
+    let synced = eventually("the Secret synced through the proxy", WAIT, || async {
+        secret_data(&client, n, "app-secret").await
+    })
+    .await;
+    assert_eq!(
+        synced.get("user").map(Vec::as_slice),
+        Some(b"admin".as_slice()),
+        "controller log:\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    let moto = env.moto_endpoint().trim_end_matches('/');
+    assert!(
+        proxy
+            .requests()
+            .iter()
+            .any(|r| r.starts_with(&format!("POST {moto}/ "))),
+        "no AWS call went through the proxy: {:?}",
+        proxy.requests()
+    );
+}

@@ -364,6 +364,33 @@ pub struct SecretsManager {
     batch_allowed: AtomicBool,
 }
 
+/// The HTTP client of every AWS call: the SDK's default (hyper, rustls with aws-lc-rs), plus the
+/// proxy the environment names — `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY`, except hosts in
+/// `NO_PROXY` — as ESO's Go SDK does; the SDK's default client ignores these variables, which
+/// breaks clusters whose egress goes through a proxy. One client for the process: connections are
+/// pooled across SecretStores.
+fn http_client() -> aws_sdk_secretsmanager::config::SharedHttpClient {
+    use aws_smithy_http_client::{Builder, Connector, proxy::ProxyConfig, tls};
+    static CLIENT: std::sync::OnceLock<aws_sdk_secretsmanager::config::SharedHttpClient> =
+        std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            Builder::new().build_with_connector_fn(|settings, components| {
+                let mut builder = Connector::builder().proxy_config(ProxyConfig::from_env());
+                builder.set_connector_settings(settings.cloned());
+                if let Some(components) = components {
+                    builder.set_sleep_impl(components.sleep_impl());
+                }
+                builder
+                    .tls_provider(tls::Provider::Rustls(
+                        tls::rustls_provider::CryptoMode::AwsLc,
+                    ))
+                    .build()
+            })
+        })
+        .clone()
+}
+
 /// How many retries our calls make (first try included).
 pub const DEFAULT_ATTEMPTS: u32 = 3;
 
@@ -379,6 +406,7 @@ impl SecretsManager {
     ) -> Self {
         let mut conf = aws_sdk_secretsmanager::Config::builder()
             .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
+            .http_client(http_client())
             .region(aws_sdk_secretsmanager::config::Region::new(
                 region.to_owned(),
             ))
@@ -679,6 +707,7 @@ impl Sts {
     fn client(&self, credentials: Option<Credentials>) -> aws_sdk_sts::Client {
         let mut conf = aws_sdk_sts::Config::builder()
             .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+            .http_client(http_client())
             .region(aws_sdk_sts::config::Region::new(self.region.clone()))
             .retry_config(RetryConfig::disabled());
         if let Some(c) = credentials {
