@@ -369,7 +369,7 @@ pub struct SecretsManager {
 /// `NO_PROXY` — as ESO's Go SDK does; the SDK's default client ignores these variables, which
 /// breaks clusters whose egress goes through a proxy. One client for the process: connections are
 /// pooled across SecretStores.
-fn http_client() -> aws_sdk_secretsmanager::config::SharedHttpClient {
+pub(crate) fn http_client() -> aws_sdk_secretsmanager::config::SharedHttpClient {
     use aws_smithy_http_client::{Builder, Connector, proxy::ProxyConfig, tls};
     static CLIENT: std::sync::OnceLock<aws_sdk_secretsmanager::config::SharedHttpClient> =
         std::sync::OnceLock::new();

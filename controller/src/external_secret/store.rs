@@ -467,6 +467,7 @@ impl Stores {
             AuthSource::DefaultChain => {
                 let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
                     .region(aws_config::Region::new(aws.region.clone()))
+                    .http_client(crate::external_secret::aws::http_client())
                     .load()
                     .await;
                 let provider = conf.credentials_provider().ok_or_else(|| {
