@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
-use sealkit_e2e::{ChildGuard, TestEnv, bin, peer};
+use sealkit_e2e::{ChildGuard, TestEnv, bin, free_port, peer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const LEASE: &str = "sealed-secrets-controller-leader";
@@ -71,14 +71,6 @@ impl Replica {
             .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
             .sum()
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Minimal HTTP/1.0 GET on loopback: (status, body).

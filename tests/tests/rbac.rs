@@ -11,7 +11,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::api::rbac::v1::Role;
 use kube::api::{ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::{Api, Client};
-use sealkit_e2e::{ChildGuard, TestEnv, bin, peer};
+use sealkit_e2e::{ChildGuard, TestEnv, bin, free_port, peer};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -80,14 +80,6 @@ fn kubectl_apply_stdin(env: &TestEnv, manifests: &str) {
         "kubectl apply: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 async fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
