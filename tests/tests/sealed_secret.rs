@@ -1559,30 +1559,41 @@ where
     started.elapsed()
 }
 
-/// Number of Secrets in `ns` without the `sealed-secrets-key` label (metadata-only list).
+/// Number of Secrets in `ns` without the `sealed-secrets-key` label, cheaply enough to poll while
+/// the API server is under load: a one-item page gives the total (`remainingItemCount`), a
+/// label-selected list the key Secrets to leave out.
 async fn count_secrets(client: &kube::Client, ns: &str) -> usize {
     let api: Api<Secret> = Api::namespaced(client.clone(), ns);
-    let mut params = ListParams::default().limit(1000);
-    let mut count = 0;
-    loop {
-        let Ok(page) = api.list_metadata(&params).await else {
-            return count;
-        };
-        count += page
-            .items
-            .iter()
-            .filter(|s| {
-                !s.metadata
-                    .labels
-                    .as_ref()
-                    .is_some_and(|l| l.contains_key(KEY_LABEL))
-            })
-            .count();
-        match page.metadata.continue_ {
-            Some(c) if !c.is_empty() => params = params.continue_token(&c),
-            _ => return count,
-        }
-    }
+    let Ok(page) = api.list_metadata(&ListParams::default().limit(1)).await else {
+        return 0;
+    };
+    let remaining = page.metadata.remaining_item_count.unwrap_or(0);
+    let total = page.items.len() + usize::try_from(remaining).unwrap_or(0);
+    let Ok(keys) = api
+        .list_metadata(&ListParams::default().labels(KEY_LABEL))
+        .await
+    else {
+        return 0;
+    };
+    total.saturating_sub(keys.items.len())
+}
+
+/// Number of SealedSecrets in `ns` whose status is `Synced=True` for their current generation
+/// (watch-cache list, like [`count_secrets`]).
+async fn count_synced(client: &kube::Client, ns: &str) -> usize {
+    let api: Api<SealedSecret> = Api::namespaced(client.clone(), ns);
+    let Ok(list) = api.list(&ListParams::default().match_any()).await else {
+        return 0;
+    };
+    list.items
+        .iter()
+        .filter(|ss| {
+            ss.status
+                .as_ref()
+                .is_some_and(|s| s.observed_generation == ss.metadata.generation)
+                && ss.synced_condition().is_some_and(|c| c.status == "True")
+        })
+        .count()
 }
 
 /// `(VmRSS, VmHWM)` of a process in MiB.
@@ -1599,6 +1610,21 @@ fn rss_mib(pid: u32) -> (f64, f64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// CPU time (user + system) a process used so far, from `/proc/<pid>/stat` (clock ticks of 10 ms).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // fields after the `(comm)`: state is field 3, utime 14, stime 15
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 /// Waits until `n` Secrets exist in `ns`; returns the time since `started`, sampling peak RSS.
 async fn time_until_secrets(
     client: &kube::Client,
@@ -1609,16 +1635,53 @@ async fn time_until_secrets(
     limit: Duration,
 ) -> (Option<Duration>, usize, f64) {
     let mut peak = 0.0f64;
+    let mut samples = 0u32;
     loop {
         let count = count_secrets(client, ns).await;
-        peak = peak.max(rss_mib(pid).1);
+        let (rss, hwm) = rss_mib(pid);
+        peak = peak.max(hwm);
+        if samples % 8 == 0 {
+            eprintln!(
+                "bench:   t={:.1}s secrets={count} rss={rss:.1} MiB cpu={:.1}s",
+                started.elapsed().as_secs_f64(),
+                cpu_seconds(pid)
+            );
+        }
+        samples += 1;
         if count >= n {
             return (Some(started.elapsed()), count, peak);
         }
         if started.elapsed() > limit {
             return (None, count, peak);
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Waits until `n` SealedSecrets in `ns` report `Synced=True`; the time since `started`.
+async fn time_until_synced(
+    client: &kube::Client,
+    ns: &str,
+    n: usize,
+    pid: u32,
+    started: std::time::Instant,
+    limit: Duration,
+) -> Option<Duration> {
+    loop {
+        let synced = count_synced(client, ns).await;
+        eprintln!(
+            "bench:   t={:.1}s synced={synced} rss={:.1} MiB cpu={:.1}s",
+            started.elapsed().as_secs_f64(),
+            rss_mib(pid).0,
+            cpu_seconds(pid)
+        );
+        if synced >= n {
+            return Some(started.elapsed());
+        }
+        if started.elapsed() > limit {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 
@@ -1718,6 +1781,25 @@ struct Row {
     time: Option<Duration>,
     done: usize,
     peak_mib: f64,
+    /// Controller CPU time until every Secret existed.
+    cpu_s: f64,
+    /// Time until every SealedSecret reported `Synced=True`.
+    synced: Option<Duration>,
+}
+
+/// Extra sealkit-controller flags for the benchmark runs (`SEALKIT_BENCH_SEALKIT_ARGS`,
+/// whitespace-separated), for trying settings without a rebuild.
+fn bench_sealkit_args() -> Vec<String> {
+    std::env::var("SEALKIT_BENCH_SEALKIT_ARGS")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Whether `SEALKIT_BENCH_SKIP_<what>=1` asks to leave a part of the benchmark out.
+fn bench_skip(what: &str) -> bool {
+    std::env::var(format!("SEALKIT_BENCH_SKIP_{what}")).is_ok_and(|v| v == "1")
 }
 
 /// One controller run: keys exist, `n` SealedSecrets are created while it is stopped, then it is
@@ -1731,15 +1813,17 @@ async fn bench_run(
     native: bool,
     limit: Duration,
 ) -> Row {
-    let ns = env.fresh_namespace("bench").await;
-    let ns = ns.name().to_owned();
+    let ns_guard = env.fresh_namespace("bench").await;
+    let ns = ns_guard.name().to_owned();
     if bitnami.is_some() {
         namespace_admin_role(client, &ns, "bitnami").await;
     }
+    let extra = bench_sealkit_args();
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
     // 1. a key
     let (guard, http) = match bitnami {
         Some(args) => start_bitnami(env, &ns, args).await,
-        None => start_sealkit(env, &ns, &[]).await,
+        None => start_sealkit(env, &ns, &extra).await,
     };
     let target = if native {
         let text = fetch_ok(&format!("{http}/v1/recipients")).await;
@@ -1764,27 +1848,36 @@ async fn bench_run(
     let started = std::time::Instant::now();
     let (guard, _) = match bitnami {
         Some(args) => start_bitnami(env, &ns, args).await,
-        None => start_sealkit(env, &ns, &[]).await,
+        None => start_sealkit(env, &ns, &extra).await,
     };
     let (time, done, peak) = time_until_secrets(client, &ns, n, guard.id(), started, limit).await;
+    let cpu_s = cpu_seconds(guard.id());
+    let synced = match time {
+        Some(_) => time_until_synced(client, &ns, n, guard.id(), started, limit).await,
+        None => None,
+    };
+    let peak = peak.max(rss_mib(guard.id()).1);
     drop(guard);
+    deleted(client, ns_guard).await;
     let row = Row {
         what: what.into(),
         n,
         time,
         done,
         peak_mib: peak,
+        cpu_s,
+        synced,
     };
     eprintln!(
-        "bench: {} n={} time={:?} done={} peak={:.1} MiB",
-        row.what, row.n, row.time, row.done, row.peak_mib
+        "bench: {} n={} time={:?} done={} peak={:.1} MiB cpu={:.1} s synced={:?}",
+        row.what, row.n, row.time, row.done, row.peak_mib, row.cpu_s, row.synced
     );
     row
 }
 
 async fn idle_rss(env: &TestEnv, client: &kube::Client, n: usize, bitnami: bool) -> f64 {
-    let ns = env.fresh_namespace("bench-idle").await;
-    let ns = ns.name().to_owned();
+    let ns_guard = env.fresh_namespace("bench-idle").await;
+    let ns = ns_guard.name().to_owned();
     if bitnami {
         namespace_admin_role(client, &ns, "bitnami").await;
     }
@@ -1803,16 +1896,36 @@ async fn idle_rss(env: &TestEnv, client: &kube::Client, n: usize, bitnami: bool)
         })
         .collect();
     create_many(&api, secrets, 32).await;
+    let extra = bench_sealkit_args();
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
     let (guard, http) = if bitnami {
         start_bitnami(env, &ns, &[]).await
     } else {
-        start_sealkit(env, &ns, &[]).await
+        start_sealkit(env, &ns, &extra).await
     };
     fetch_ok(&format!("{http}/v1/cert.pem")).await;
     tokio::time::sleep(Duration::from_secs(10)).await;
     let (rss, _) = rss_mib(guard.id());
     drop(guard);
+    deleted(client, ns_guard).await;
     rss
+}
+
+/// Deletes a benchmark namespace and waits until it is gone: deleting its tens of thousands of
+/// objects keeps the API server and etcd busy for minutes, which would slow down the next run.
+async fn deleted(client: &kube::Client, ns: TestNamespace) {
+    let name = ns.name().to_owned();
+    drop(ns);
+    let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(900) {
+        if let Ok(None) = api.get_opt(&name).await {
+            eprintln!("bench: namespace {name} deleted in {:?}", started.elapsed());
+            return;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    eprintln!("bench: namespace {name} still terminating after 15 min");
 }
 
 #[tokio::test]
@@ -1827,7 +1940,9 @@ async fn benchmark_against_the_bitnami_controller() {
     let limit = Duration::from_secs(bench_n("SEALKIT_BENCH_LIMIT_S", 900) as u64);
 
     // reference: a plain client creating n Secrets (32 in flight)
-    let reference = {
+    let reference = if bench_skip("REFERENCE") {
+        None
+    } else {
         let ns = env.fresh_namespace("bench-ref").await;
         let api: Api<Secret> = Api::namespaced(client.clone(), ns.name());
         let secrets = (0..n)
@@ -1843,47 +1958,66 @@ async fn benchmark_against_the_bitnami_controller() {
                 ..Default::default()
             })
             .collect();
-        create_many(&api, secrets, 32).await
+        let took = create_many(&api, secrets, 32).await;
+        deleted(&client, ns).await;
+        Some(took)
     };
     eprintln!("bench: reference create of {n} Secrets: {reference:?}");
 
     let mut rows = Vec::new();
-    rows.push(bench_run(env, &client, "sealkit, age format", n, None, true, limit).await);
-    rows.push(bench_run(env, &client, "sealkit, RSA format", n, None, false, limit).await);
-    rows.push(
-        bench_run(
-            env,
-            &client,
-            "bitnami, client limits off",
-            n,
-            Some(&["--kubeclient-qps=-1", "--kubeclient-burst=-1"]),
-            false,
-            limit,
-        )
-        .await,
-    );
-    rows.push(
-        bench_run(
-            env,
-            &client,
-            "bitnami, defaults (qps 5)",
-            n_defaults,
-            Some(&[]),
-            false,
-            limit,
-        )
-        .await,
-    );
-    let idle_sealkit = idle_rss(env, &client, idle_n, false).await;
-    let idle_bitnami = idle_rss(env, &client, idle_n, true).await;
+    if !bench_skip("AGE") {
+        rows.push(bench_run(env, &client, "sealkit, age format", n, None, true, limit).await);
+    }
+    if !bench_skip("RSA") {
+        rows.push(bench_run(env, &client, "sealkit, RSA format", n, None, false, limit).await);
+    }
+    if !bench_skip("BITNAMI") {
+        rows.push(
+            bench_run(
+                env,
+                &client,
+                "bitnami, client limits off",
+                n,
+                Some(&["--kubeclient-qps=-1", "--kubeclient-burst=-1"]),
+                false,
+                limit,
+            )
+            .await,
+        );
+        rows.push(
+            bench_run(
+                env,
+                &client,
+                "bitnami, defaults (qps 5)",
+                n_defaults,
+                Some(&[]),
+                false,
+                limit,
+            )
+            .await,
+        );
+    }
+    let idle = if bench_skip("IDLE") {
+        None
+    } else {
+        let sealkit = idle_rss(env, &client, idle_n, false).await;
+        let bitnami = if bench_skip("BITNAMI") {
+            None
+        } else {
+            Some(idle_rss(env, &client, idle_n, true).await)
+        };
+        Some((sealkit, bitnami))
+    };
 
     let mut table = String::new();
-    table.push_str(&format!(
-        "reference: plain client creating {n} Secrets (32 in flight): {:.1} s ({:.0}/s)\n\n",
-        reference.as_secs_f64(),
-        n as f64 / reference.as_secs_f64()
-    ));
-    table.push_str("| controller | SealedSecrets | time until all Secrets exist | rate | peak RSS |\n|---|---|---|---|---|\n");
+    if let Some(reference) = reference {
+        table.push_str(&format!(
+            "reference: plain client creating {n} Secrets (32 in flight): {:.1} s ({:.0}/s)\n\n",
+            reference.as_secs_f64(),
+            n as f64 / reference.as_secs_f64()
+        ));
+    }
+    table.push_str("| controller | SealedSecrets | time until all Secrets exist | rate | peak RSS | controller CPU | time until all statuses Synced |\n|---|---|---|---|---|---|---|\n");
     for r in &rows {
         let (time, rate) = match r.time {
             Some(t) => (
@@ -1895,12 +2029,18 @@ async fn benchmark_against_the_bitnami_controller() {
                 "-".into(),
             ),
         };
+        let synced = r
+            .synced
+            .map_or("-".to_owned(), |t| format!("{:.1} s", t.as_secs_f64()));
         table.push_str(&format!(
-            "| {} | {} | {} | {} | {:.1} MiB |\n",
-            r.what, r.n, time, rate, r.peak_mib
+            "| {} | {} | {} | {} | {:.1} MiB | {:.1} s | {} |\n",
+            r.what, r.n, time, rate, r.peak_mib, r.cpu_s, synced
         ));
     }
-    table.push_str(&format!("\nidle RSS with {idle_n} unrelated Secrets in the namespace: sealkit {idle_sealkit:.1} MiB, bitnami {idle_bitnami:.1} MiB\n"));
+    if let Some((sealkit, bitnami)) = idle {
+        let bitnami = bitnami.map_or("-".to_owned(), |b| format!("{b:.1} MiB"));
+        table.push_str(&format!("\nidle RSS with {idle_n} unrelated Secrets in the namespace: sealkit {sealkit:.1} MiB, bitnami {bitnami}\n"));
+    }
     println!("\n{table}");
     let out = env.dir().join("bench-sealed.md");
     std::fs::write(&out, &table).unwrap();
