@@ -11,6 +11,7 @@
 
 pub mod key_registry;
 pub mod reconciler;
+pub mod status;
 pub mod unseal;
 
 use std::sync::Arc;

@@ -9,6 +9,10 @@
 //! Secret was created or changed; `ErrUnsealFailed` / `ErrUpdateFailed` only when the condition
 //! changes (no event storm on retries).
 //!
+//! The Secret is written by the reconcile itself; the status and events it decides go to the
+//! lower-priority [`StatusQueue`] (latest status per object wins, failures retried), so under load
+//! Secrets exist first and statuses follow.
+//!
 //! Watches: SealedSecrets (full objects; triggers on generation changes), and only the Secrets
 //! this controller labels ([`SECRET_LABEL`], metadata only) — never every Secret of the cluster.
 //! A deleted or edited Secret triggers its SealedSecret (re-creation, drift repair).
@@ -25,21 +29,21 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{OwnerReference, Time};
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
+use kube::api::{Api, GetParams, PostParams};
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
-use kube::runtime::events::{Event as KubeEvent, EventType, Recorder, Reporter};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{PredicateConfig, WatchStreamExt, reflector, watcher};
 use kube::{Resource, ResourceExt};
 use sealkit_api::SealedSecret;
 use sealkit_api::sealed_secret::{
     ANNOTATION_MANAGED, ANNOTATION_PATCH, ANNOTATION_SKIP_SET_OWNER_REFERENCES, CONDITION_SYNCED,
-    SealedSecretCondition, SealedSecretStatus, UnsealingKey,
+    SealedSecretCondition, SealedSecretSpec, SealedSecretStatus, UnsealingKey,
 };
 use sealkit_template::Dialect;
 
+use super::status::{EventType, PendingEvent, StatusQueue};
 use super::unseal::{self, UnsealFailure, UnsealedItems};
 use super::{Args, FIELD_MANAGER, Identity, key_registry::KeyRegistry};
 use crate::http::Readiness;
@@ -47,12 +51,15 @@ use crate::metrics::{ConditionLabels, Metrics};
 
 /// Label on every Secret this controller writes; its watch is filtered on it.
 pub const SECRET_LABEL: &str = "sealkit.dev/sealed-secret";
+/// In-memory marker on a cached SealedSecret whose spec was dropped ([`slim_sealed_secret`]);
+/// never written to the API server.
+const VALUES_NOT_CACHED: &str = "sealkit.dev/values-not-cached";
+/// kubectl's copy of the applied object.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 /// How often an unowned Secret is re-checked (its `managed` annotation is not watched).
 const UNMANAGED_RECHECK: Duration = Duration::from_secs(300);
 /// Backoff cap for transient errors.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
-/// Event notes are at most 1 kB.
-const MAX_NOTE: usize = 1000;
 
 /// What the reconciler needs from `main`.
 #[derive(Clone)]
@@ -81,7 +88,7 @@ struct Written {
 
 struct Context {
     shared: Shared,
-    recorder: Recorder,
+    status: Arc<StatusQueue>,
     secrets: Store<PartialObjectMeta<Secret>>,
     namespaces: Option<Store<PartialObjectMeta<Namespace>>>,
     namespaces_synced: tokio::sync::watch::Receiver<bool>,
@@ -171,10 +178,9 @@ async fn run_scope(
     let (ss_synced_tx, ss_synced) = tokio::sync::watch::channel(false);
     let (secret_synced_tx, secret_synced) = tokio::sync::watch::channel(false);
     let metrics = shared.metrics.clone();
-    // managedFields are dropped before caching: they are most of an object's size.
     let ss_stream = watcher(ss_api, ss_config)
         .default_backoff()
-        .modify(|ss| ss.managed_fields_mut().clear())
+        .modify(slim_sealed_secret)
         .inspect(move |event| {
             if let Ok(watcher::Event::Delete(ss)) = event {
                 forget_condition(&metrics, ss);
@@ -188,7 +194,7 @@ async fn run_scope(
     let (secret_store, secret_writer) = reflector::store();
     let secret_stream = watcher(secret_api, watcher::Config::default().labels(SECRET_LABEL))
         .default_backoff()
-        .modify(|secret| secret.managed_fields_mut().clear())
+        .modify(slim_secret)
         .reflect(secret_writer)
         .inspect(mark_synced(secret_synced_tx))
         .touched_objects();
@@ -223,16 +229,11 @@ async fn run_scope(
         None => key_changes.boxed(),
     };
 
-    let recorder = Recorder::new(
-        client,
-        Reporter {
-            controller: "sealed-secrets".into(),
-            instance: std::env::var("POD_NAME").ok(),
-        },
-    );
+    let status = StatusQueue::new(client, shared.metrics.clone());
+    tokio::spawn(status.clone().run());
     let ctx = Arc::new(Context {
         shared: shared.clone(),
-        recorder,
+        status,
         secrets: secret_store,
         namespaces,
         namespaces_synced,
@@ -258,6 +259,31 @@ async fn run_scope(
         })
         .await;
     anyhow::bail!("SealedSecret watch ended")
+}
+
+/// What the SealedSecret cache keeps: metadata (without managedFields and
+/// `kubectl.kubernetes.io/last-applied-configuration`, a second copy of the object) and status —
+/// all the fast path looks at. The spec (sealed values, template) is dropped and fetched from the
+/// API server's watch cache only when a Secret must be written ([`VALUES_NOT_CACHED`]): one GET
+/// per write, measured as no slower under a 10,000-object cold start, and a smaller peak memory.
+fn slim_sealed_secret(ss: &mut SealedSecret) {
+    ss.metadata.managed_fields = None;
+    let annotations = ss.metadata.annotations.get_or_insert_with(BTreeMap::new);
+    annotations.remove(LAST_APPLIED);
+    annotations.insert(VALUES_NOT_CACHED.to_owned(), "true".to_owned());
+    ss.spec = SealedSecretSpec::default();
+}
+
+/// What the cache of our Secrets keeps: namespace, name and resourceVersion — all a reconcile
+/// looks at.
+fn slim_secret(secret: &mut PartialObjectMeta<Secret>) {
+    let meta = std::mem::take(&mut secret.metadata);
+    secret.metadata = ObjectMeta {
+        name: meta.name,
+        namespace: meta.namespace,
+        resource_version: meta.resource_version,
+        ..ObjectMeta::default()
+    };
 }
 
 /// Triggers on new objects and spec changes only (status and metadata-only edits do not unseal,
@@ -295,15 +321,15 @@ pub enum Error {
     /// Reading the Secret failed.
     #[error("cannot read the Secret: {0}")]
     FetchSecret(#[source] kube::Error),
+    /// Reading the SealedSecret's sealed values (not cached once synced) failed.
+    #[error("cannot read the SealedSecret: {0}")]
+    FetchSealedSecret(#[source] kube::Error),
     /// Creating the Secret failed.
     #[error("cannot create the Secret: {0}")]
     CreateSecret(#[source] kube::Error),
     /// Updating the Secret failed.
     #[error("cannot update the Secret: {0}")]
     UpdateSecret(#[source] kube::Error),
-    /// Writing the status failed.
-    #[error("cannot write the SealedSecret status: {0}")]
-    WriteStatus(#[source] kube::Error),
     /// A worker task failed.
     #[error("internal error while unsealing")]
     Internal,
@@ -318,9 +344,8 @@ impl Error {
             Error::Template { .. } => "TemplateFailed",
             Error::Unmanaged(_) => "SecretNotOwned",
             Error::Immutable(_) => "SecretImmutable",
-            Error::FetchSecret(_) => "FetchFailed",
+            Error::FetchSecret(_) | Error::FetchSealedSecret(_) => "FetchFailed",
             Error::CreateSecret(_) | Error::UpdateSecret(_) => "UpdateFailed",
-            Error::WriteStatus(_) => "StatusFailed",
             Error::Internal => "InternalError",
         }
     }
@@ -331,8 +356,7 @@ impl Error {
             Error::Unseal(_) | Error::Template { .. } | Error::Internal => "unseal",
             Error::Unmanaged(_) => "unmanaged",
             Error::Immutable(_) | Error::CreateSecret(_) | Error::UpdateSecret(_) => "update",
-            Error::FetchSecret(_) => "fetch",
-            Error::WriteStatus(_) => "status",
+            Error::FetchSecret(_) | Error::FetchSealedSecret(_) => "fetch",
         }
     }
 
@@ -383,7 +407,7 @@ async fn reconcile_inner(ss: &Arc<SealedSecret>, ctx: &Context) -> Result<Action
     let shared = &ctx.shared;
     let name = ss.name_any();
     let namespace = ss.namespace().unwrap_or_default();
-    let oref = ObjectRef::from_obj(ss.as_ref());
+    let oref = key_of(ss);
     shared.keys.wait_loaded().await;
     let _ = ctx.synced.clone().wait_for(|s| *s).await;
     if let Some(allowed) = &ctx.namespaces {
@@ -405,6 +429,24 @@ async fn reconcile_inner(ss: &Arc<SealedSecret>, ctx: &Context) -> Result<Action
         return Ok(Action::await_change());
     }
 
+    // Secrets first: the status and events below go to the lower-priority queue.
+    let _secret_write = ctx.status.secret_write();
+    let ss: Arc<SealedSecret> = if ss.annotations().contains_key(VALUES_NOT_CACHED) {
+        // At least the cached version, from the API server's watch cache (no etcd read).
+        let api: Api<SealedSecret> = Api::namespaced(shared.client.clone(), &namespace);
+        let at = GetParams::at(ss.metadata.resource_version.as_deref().unwrap_or("0"));
+        match api.get_with(&name, &at).await {
+            Ok(mut full) => {
+                full.metadata.managed_fields = None;
+                Arc::new(full)
+            }
+            Err(kube::Error::Api(e)) if e.code == 404 => return Ok(Action::await_change()),
+            Err(e) => return Err(Error::FetchSealedSecret(e)),
+        }
+    } else {
+        ss.clone()
+    };
+    let ss = &ss;
     shared.metrics.unseal_requests.inc();
     tracing::debug!(sealed_secret = %oref, "unsealing");
     let set = shared.keys.snapshot();
@@ -428,32 +470,17 @@ async fn reconcile_inner(ss: &Arc<SealedSecret>, ctx: &Context) -> Result<Action
         }
     };
 
-    // Status, events and metrics — each written only when it changed.
+    // Status and events — each only when it changed — compared with what is still queued.
+    let previous = ctx.status.pending_status(ss).or_else(|| ss.status.clone());
     let now = Time(k8s_openapi::jiff::Timestamp::now());
-    let status = desired_status(ss, &outcome, now);
-    let condition_changed = ss
-        .synced_condition()
+    let status = desired_status(ss, previous.as_ref(), &outcome, now);
+    let condition_changed = synced_condition(previous.as_ref())
         .map(|c| (&c.status, &c.message, &c.reason))
-        != status
-            .conditions
-            .as_ref()
-            .and_then(|c| c.first())
-            .map(|c| (&c.status, &c.message, &c.reason));
-    if shared.args.update_status && status_differs(ss.status.as_ref(), &status) {
-        let api: Api<SealedSecret> = Api::namespaced(shared.client.clone(), &namespace);
-        let patch = serde_json::json!({ "status": status });
-        match api
-            .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-        {
-            Ok(_) => shared.metrics.write("status"),
-            Err(e) => {
-                shared.metrics.unseal_error("status", &namespace);
-                return Err(Error::WriteStatus(e));
-            }
-        }
-    }
-    match &outcome {
+        != synced_condition(Some(&status)).map(|c| (&c.status, &c.message, &c.reason));
+    let status =
+        (shared.args.update_status && status_differs(previous.as_ref(), &status)).then_some(status);
+    let mut events = Vec::new();
+    let result = match &outcome {
         Ok((applied, _)) => {
             lock(&ctx.failures).remove(&oref);
             lock(&ctx.written).insert(
@@ -467,14 +494,11 @@ async fn reconcile_inner(ss: &Arc<SealedSecret>, ctx: &Context) -> Result<Action
             set_condition(&shared.metrics, ss, 1);
             if matches!(applied, Applied::Created(_) | Applied::Updated(_)) {
                 tracing::info!(sealed_secret = %oref, action = if matches!(applied, Applied::Created(_)) { "created" } else { "updated" }, "unsealed");
-                publish_event(
-                    ctx,
-                    ss,
-                    EventType::Normal,
-                    "Unsealed",
-                    "SealedSecret unsealed successfully".into(),
-                )
-                .await;
+                events.push(PendingEvent {
+                    type_: EventType::Normal,
+                    reason: "Unsealed",
+                    note: "SealedSecret unsealed successfully".into(),
+                });
             }
             Ok(Action::await_change())
         }
@@ -487,15 +511,21 @@ async fn reconcile_inner(ss: &Arc<SealedSecret>, ctx: &Context) -> Result<Action
                     Error::Unseal(_) | Error::Template { .. } => format!("Failed to unseal: {e}"),
                     _ => e.to_string(),
                 };
-                publish_event(ctx, ss, EventType::Warning, e.event_reason(), note).await;
+                events.push(PendingEvent {
+                    type_: EventType::Warning,
+                    reason: e.event_reason(),
+                    note: note.into(),
+                });
             }
             match e {
                 Error::Unmanaged(_) => Ok(Action::requeue(UNMANAGED_RECHECK)),
                 e if e.is_permanent() => Ok(Action::await_change()),
-                _ => Err(outcome.err().unwrap_or(Error::Internal)),
+                _ => Err(()),
             }
         }
-    }
+    };
+    ctx.status.push(ss, status, events);
+    result.map_err(|()| outcome.err().unwrap_or(Error::Internal))
 }
 
 /// Sets `flag` once a watch stream delivered its initial list (`InitDone`, after the reflector
@@ -508,6 +538,13 @@ fn mark_synced<K>(
             flag.send_replace(true);
         }
     }
+}
+
+/// The key of a SealedSecret in this controller's maps: namespace and name only (an `ObjectRef`
+/// made by `from_obj` also carries the uid and resourceVersion, 10,000 times over).
+pub(super) fn key_of(ss: &SealedSecret) -> ObjectRef<SealedSecret> {
+    ObjectRef::new(ss.metadata.name.as_deref().unwrap_or_default())
+        .within(ss.metadata.namespace.as_deref().unwrap_or_default())
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -769,11 +806,12 @@ fn same_content(a: &Secret, b: &Secret) -> bool {
 /// resourceVersion. Times are kept from the previous condition when its status did not change.
 fn desired_status(
     ss: &SealedSecret,
+    previous: Option<&SealedSecretStatus>,
     outcome: &Result<(Applied, Vec<UnsealingKey>), Error>,
     now: Time,
 ) -> SealedSecretStatus {
-    let previous = ss.status.clone().unwrap_or_default();
-    let previous_condition = ss.synced_condition();
+    let previous_condition = synced_condition(previous);
+    let previous = previous.cloned().unwrap_or_default();
     let (status, reason, message) = match outcome {
         Ok(_) if ss.spec.encrypted_data.is_empty() && ss.spec.data.is_none() => (
             "True",
@@ -823,31 +861,13 @@ fn status_differs(old: Option<&SealedSecretStatus>, new: &SealedSecretStatus) ->
     strip(old) != strip(new)
 }
 
-async fn publish_event(
-    ctx: &Context,
-    ss: &SealedSecret,
-    type_: EventType,
-    reason: &str,
-    mut note: String,
-) {
-    if note.len() > MAX_NOTE {
-        let mut cut = MAX_NOTE;
-        while !note.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        note.truncate(cut);
-    }
-    let event = KubeEvent {
-        type_,
-        reason: reason.to_owned(),
-        note: Some(note),
-        action: "Unseal".to_owned(),
-        secondary: None,
-    };
-    match ctx.recorder.publish(&event, &ss.object_ref(&())).await {
-        Ok(()) => ctx.shared.metrics.write("event"),
-        Err(e) => tracing::debug!(error = %e, "cannot publish event"),
-    }
+/// The `Synced` condition of a status.
+fn synced_condition(status: Option<&SealedSecretStatus>) -> Option<&SealedSecretCondition> {
+    status?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == CONDITION_SYNCED)
 }
 
 fn condition_labels(ss: &SealedSecret) -> ConditionLabels {
@@ -875,7 +895,7 @@ fn forget_condition(metrics: &Metrics, ss: &SealedSecret) {
 }
 
 fn error_policy(ss: Arc<SealedSecret>, error: &Error, ctx: Arc<Context>) -> Action {
-    let oref = ObjectRef::from_obj(ss.as_ref());
+    let oref = key_of(&ss);
     let mut failures = lock(&ctx.failures);
     let count = failures.entry(oref.clone()).or_insert(0);
     *count = count.saturating_add(1);
@@ -888,8 +908,7 @@ fn error_policy(ss: Arc<SealedSecret>, error: &Error, ctx: Arc<Context>) -> Acti
 #[cfg(test)]
 mod tests {
     use super::*;
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-    use sealkit_api::sealed_secret::{SealedSecretSpec, SecretTemplateSpec};
+    use sealkit_api::sealed_secret::SecretTemplateSpec;
     use sealkit_crypto::SecretBytes;
 
     fn ss_with_template(template: SecretTemplateSpec) -> SealedSecret {
@@ -1081,11 +1100,12 @@ mod tests {
         let t2 = Time(k8s_openapi::jiff::Timestamp::from_second(2_000).unwrap());
         let ok: Result<(Applied, Vec<UnsealingKey>), Error> =
             Ok((Applied::Created("7".into()), vec![]));
-        let first = desired_status(&ss, &ok, t1.clone());
+        let first = desired_status(&ss, ss.status.as_ref(), &ok, t1.clone());
         let mut ss2 = ss.clone();
         ss2.status = Some(first.clone());
         let again = desired_status(
             &ss2,
+            ss2.status.as_ref(),
             &Ok((Applied::Unchanged("7".into()), vec![])),
             t2.clone(),
         );
@@ -1094,7 +1114,12 @@ mod tests {
             again.conditions.as_ref().unwrap()[0].last_transition_time,
             Some(t1)
         );
-        let failed = desired_status(&ss2, &Err(Error::Unmanaged("db".into())), t2.clone());
+        let failed = desired_status(
+            &ss2,
+            ss2.status.as_ref(),
+            &Err(Error::Unmanaged("db".into())),
+            t2.clone(),
+        );
         assert!(status_differs(Some(&first), &failed));
         let c = &failed.conditions.as_ref().unwrap()[0];
         assert_eq!(
@@ -1106,12 +1131,71 @@ mod tests {
     }
 
     #[test]
+    fn the_cache_keeps_metadata_and_status_but_not_the_sealed_values() {
+        let mut ss = ss_with_template(SecretTemplateSpec::default());
+        ss.metadata.annotations = Some(BTreeMap::from([
+            (LAST_APPLIED.to_owned(), "{...}".to_owned()),
+            (
+                "sealedsecrets.bitnami.com/namespace-wide".to_owned(),
+                "true".to_owned(),
+            ),
+        ]));
+        let ok: Result<(Applied, Vec<UnsealingKey>), Error> =
+            Ok((Applied::Created("7".into()), vec![]));
+        ss.status = Some(desired_status(
+            &ss,
+            None,
+            &ok,
+            Time(k8s_openapi::jiff::Timestamp::from_second(1).unwrap()),
+        ));
+        let mut cached = ss.clone();
+        slim_sealed_secret(&mut cached);
+        assert!(cached.spec.encrypted_data.is_empty());
+        assert!(cached.spec.template.is_none());
+        assert!(cached.annotations().contains_key(VALUES_NOT_CACHED));
+        assert!(!cached.annotations().contains_key(LAST_APPLIED));
+        assert!(
+            cached
+                .annotations()
+                .contains_key("sealedsecrets.bitnami.com/namespace-wide")
+        );
+        assert_eq!(
+            cached.status, ss.status,
+            "the fast path still has its facts"
+        );
+        assert_eq!(cached.metadata.generation, ss.metadata.generation);
+        assert_eq!(cached.metadata.uid, ss.metadata.uid);
+    }
+
+    #[test]
+    fn the_secret_cache_keeps_only_namespace_name_and_resource_version() {
+        let mut secret = PartialObjectMeta::<Secret> {
+            types: None,
+            metadata: existing(&[("a", "b")], Some("uid-1")).metadata,
+            _phantom: Default::default(),
+        };
+        secret.metadata.namespace = Some("prod".into());
+        secret.metadata.resource_version = Some("9".into());
+        slim_secret(&mut secret);
+        assert_eq!(
+            secret.metadata,
+            ObjectMeta {
+                name: Some("db".into()),
+                namespace: Some("prod".into()),
+                resource_version: Some("9".into()),
+                ..Default::default()
+            }
+        );
+    }
+
+    #[test]
     fn the_fast_path_needs_a_matching_cached_resource_version() {
         let mut ss = ss_with_template(SecretTemplateSpec::default());
         let ok: Result<(Applied, Vec<UnsealingKey>), Error> =
             Ok((Applied::Created("7".into()), vec![]));
         ss.status = Some(desired_status(
             &ss,
+            None,
             &ok,
             Time(k8s_openapi::jiff::Timestamp::from_second(1).unwrap()),
         ));
