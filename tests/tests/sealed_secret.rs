@@ -70,13 +70,20 @@ struct Controller {
 }
 
 impl Controller {
+    /// A controller restricted to `ns` (its controller namespace).
     async fn start(env: &TestEnv, ns: &str, extra: &[&str]) -> Controller {
+        Controller::start_scoped(env, ns, &["--all-namespaces=false"], extra).await
+    }
+
+    /// A controller with controller namespace `ns` and the namespace flags `scope`.
+    async fn start_scoped(env: &TestEnv, ns: &str, scope: &[&str], extra: &[&str]) -> Controller {
         let (http_port, metrics_port) = (free_port(), free_port());
         let log = env.dir().join(format!("{}-controller-{http_port}.log", ns));
         let log_file = std::fs::File::create(&log).expect("create the controller log");
         let mut cmd = Command::new(sealkit_e2e::bin("sealkit-controller"));
         cmd.env("KUBECONFIG", env.kubeconfig_path())
-            .args(["--all-namespaces=false", "--controller-namespace", ns])
+            .args(scope)
+            .args(["--controller-namespace", ns])
             .args(["--external-secrets=false", "--leader-elect=false"])
             .args(["--listen-addr", &format!("127.0.0.1:{http_port}")])
             .args([
@@ -894,6 +901,78 @@ async fn deleting_the_sealed_secret_garbage_collects_the_secret_and_deleted_or_e
     })
     .await;
     controller.stop();
+}
+
+/// Label of the namespace-selector test; each run uses its own value, so a controller watching every
+/// namespace acts only in this test's namespaces while other tests run on the same API server.
+const SELECTOR_LABEL: &str = "sealkit.dev/e2e-sealed-secrets-selector";
+
+async fn label_namespace(client: &kube::Client, ns: &str, value: &str) {
+    let patch = serde_json::json!({ "metadata": { "labels": { SELECTOR_LABEL: value } } });
+    Api::<k8s_openapi::api::core::v1::Namespace>::all(client.clone())
+        .patch(ns, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("label the namespace");
+}
+
+#[tokio::test]
+async fn a_namespace_selector_limits_unsealing_and_a_relabelled_namespace_is_picked_up_without_restart()
+ {
+    let (env, home, client) = setup("ss-nssel").await;
+    let home = home.name();
+    let value = sealkit_e2e::unique_name("sel");
+    let selector = format!("{SELECTOR_LABEL}={value}");
+    let inside = env.fresh_namespace("ss-nssel-in").await;
+    let outside = env.fresh_namespace("ss-nssel-out").await;
+    let (inside, outside) = (inside.name(), outside.name());
+    label_namespace(&client, inside, &value).await;
+    let controller = Controller::start_scoped(
+        env,
+        home,
+        &["--all-namespaces=true", "--namespace-selector", &selector],
+        &[],
+    )
+    .await;
+    let target = SealingTarget::Native(controller.recipients().await);
+    for ns in [inside, outside] {
+        let scope = Scope::Strict {
+            namespace: ns.into(),
+            name: "app".into(),
+        };
+        create(
+            &client,
+            ns,
+            &crypto_sealed(ns, "app", scope, &target, &[("k", b"v")]),
+        )
+        .await;
+    }
+    assert_eq!(
+        secret_data(&client, inside, "app").await,
+        pairs(&[("k", "v")])
+    );
+    synced(&client, inside, "app", "True").await;
+
+    // Outside the selector nothing is written: no Secret, no status, no event (both objects were
+    // created together and the inside one is done).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let outside_secrets: Api<Secret> = Api::namespaced(client.clone(), outside);
+    assert!(outside_secrets.get_opt("app").await.unwrap().is_none());
+    let untouched = Api::<SealedSecret>::namespaced(client.clone(), outside)
+        .get("app")
+        .await
+        .unwrap();
+    assert!(untouched.status.is_none(), "{:?}", untouched.status);
+    assert!(events_of(&client, outside, "app").await.is_empty());
+
+    // Relabelled into the selector: unsealed without a restart.
+    label_namespace(&client, outside, &value).await;
+    assert_eq!(
+        secret_data(&client, outside, "app").await,
+        pairs(&[("k", "v")])
+    );
+    synced(&client, outside, "app", "True").await;
+    let log = controller.stop();
+    assert!(!log.contains("panicked"), "{log}");
 }
 
 #[tokio::test]
