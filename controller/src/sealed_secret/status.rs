@@ -75,6 +75,54 @@ struct Queue {
     order: VecDeque<ObjectRef<SealedSecret>>,
 }
 
+impl Queue {
+    /// Queues `job`; a job still queued for the same object is updated in place (its status
+    /// replaced when `job` has one, the events appended), or replaced when the object was
+    /// re-created (another uid).
+    fn push(&mut self, oref: ObjectRef<SealedSecret>, job: Job) {
+        match self.jobs.get_mut(&oref) {
+            Some(queued) if queued.uid == job.uid => {
+                if job.status.is_some() {
+                    queued.status = job.status;
+                }
+                queued.events.extend(job.events);
+                queued.failures = 0;
+            }
+            Some(queued) => *queued = job,
+            None => {
+                self.jobs.insert(oref.clone(), job);
+                self.order.push_back(oref);
+            }
+        }
+    }
+
+    /// Puts a failed job back, unless a newer one for the same object was queued meanwhile: that
+    /// status wins, the failed job's events are still due (first).
+    fn requeue(&mut self, oref: ObjectRef<SealedSecret>, mut job: Job) {
+        match self.jobs.get_mut(&oref) {
+            Some(newer) if newer.uid == job.uid => {
+                job.events.append(&mut newer.events);
+                newer.events = job.events;
+            }
+            Some(_) => {}
+            None => {
+                self.jobs.insert(oref.clone(), job);
+                self.order.push_back(oref);
+            }
+        }
+    }
+
+    /// The oldest job.
+    fn pop(&mut self) -> Option<(ObjectRef<SealedSecret>, Job)> {
+        while let Some(oref) = self.order.pop_front() {
+            if let Some(job) = self.jobs.remove(&oref) {
+                return Some((oref, job));
+            }
+        }
+        None
+    }
+}
+
 /// The queue between reconciles and the writer task.
 pub struct StatusQueue {
     client: kube::Client,
@@ -131,32 +179,15 @@ impl StatusQueue {
         let oref = key_of(ss);
         let uid = ss.metadata.uid.clone().unwrap_or_default();
         let status = status.and_then(|s| serde_json::value::to_raw_value(&s).ok());
-        let mut queue = lock(&self.queue);
-        match queue.jobs.get_mut(&oref) {
-            Some(job) if job.uid == uid => {
-                if status.is_some() {
-                    job.status = status;
-                }
-                job.events.extend(events);
-                job.failures = 0;
-            }
-            existing => {
-                let fresh = existing.is_none();
-                queue.jobs.insert(
-                    oref.clone(),
-                    Job {
-                        uid,
-                        status,
-                        events,
-                        failures: 0,
-                    },
-                );
-                if fresh {
-                    queue.order.push_back(oref);
-                }
-            }
-        }
-        drop(queue);
+        lock(&self.queue).push(
+            oref,
+            Job {
+                uid,
+                status,
+                events,
+                failures: 0,
+            },
+        );
         self.wake.notify_one();
     }
 
@@ -196,13 +227,7 @@ impl StatusQueue {
     }
 
     fn pop(&self) -> Option<(ObjectRef<SealedSecret>, Job)> {
-        let mut queue = lock(&self.queue);
-        while let Some(oref) = queue.order.pop_front() {
-            if let Some(job) = queue.jobs.remove(&oref) {
-                return Some((oref, job));
-            }
-        }
-        None
+        lock(&self.queue).pop()
     }
 
     async fn send(self: Arc<Self>, oref: ObjectRef<SealedSecret>, mut job: Job) {
@@ -248,21 +273,7 @@ impl StatusQueue {
         let this = self.clone();
         tokio::spawn(async move {
             tokio::time::sleep(delay).await;
-            let mut queue = lock(&this.queue);
-            match queue.jobs.get_mut(&oref) {
-                // A newer status was queued meanwhile: it wins; the events are still due.
-                Some(newer) if newer.uid == job.uid => {
-                    let mut events = std::mem::take(&mut job.events);
-                    events.append(&mut newer.events);
-                    newer.events = events;
-                }
-                Some(_) => {}
-                None => {
-                    queue.jobs.insert(oref.clone(), job);
-                    queue.order.push_back(oref);
-                }
-            }
-            drop(queue);
+            lock(&this.queue).requeue(oref, job);
             this.wake.notify_one();
         });
     }
@@ -320,4 +331,89 @@ const REPORTING_CONTROLLER: &str = "sealed-secrets";
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(uid: &str, status: Option<&str>, reasons: &[&'static str]) -> Job {
+        Job {
+            uid: uid.to_owned(),
+            status: status.map(|s| RawValue::from_string(s.to_owned()).unwrap()),
+            events: reasons
+                .iter()
+                .map(|reason| PendingEvent {
+                    type_: EventType::Normal,
+                    reason,
+                    note: Cow::Borrowed("n"),
+                })
+                .collect(),
+            failures: 0,
+        }
+    }
+
+    fn key(name: &str) -> ObjectRef<SealedSecret> {
+        ObjectRef::new(name).within("prod")
+    }
+
+    fn summary(
+        entry: Option<(ObjectRef<SealedSecret>, Job)>,
+    ) -> Option<(String, String, Vec<&'static str>)> {
+        entry.map(|(oref, job)| {
+            (
+                oref.name,
+                job.status.map(|s| s.get().to_owned()).unwrap_or_default(),
+                job.events.iter().map(|e| e.reason).collect(),
+            )
+        })
+    }
+
+    #[test]
+    fn the_newest_status_wins_and_every_event_is_kept_in_first_come_order() {
+        let mut queue = Queue::default();
+        queue.push(key("a"), job("u1", Some("1"), &["Unsealed"]));
+        queue.push(key("b"), job("u2", Some("2"), &[]));
+        queue.push(key("a"), job("u1", Some("3"), &["ErrUpdateFailed"]));
+        queue.push(key("a"), job("u1", None, &["Unsealed"]));
+        assert_eq!(
+            summary(queue.pop()),
+            Some((
+                "a".into(),
+                "3".into(),
+                vec!["Unsealed", "ErrUpdateFailed", "Unsealed"]
+            ))
+        );
+        assert_eq!(summary(queue.pop()), Some(("b".into(), "2".into(), vec![])));
+        assert!(queue.pop().is_none());
+    }
+
+    #[test]
+    fn a_recreated_object_replaces_what_was_queued_for_the_old_one() {
+        let mut queue = Queue::default();
+        queue.push(key("a"), job("old", Some("1"), &["Unsealed"]));
+        queue.push(key("a"), job("new", Some("2"), &[]));
+        let (_, popped) = queue.pop().unwrap();
+        assert_eq!(popped.uid, "new");
+        assert!(popped.events.is_empty());
+        assert!(queue.pop().is_none());
+    }
+
+    #[test]
+    fn a_failed_write_comes_back_unless_a_newer_status_was_queued() {
+        let mut queue = Queue::default();
+        queue.requeue(key("a"), job("u1", Some("1"), &["Unsealed"]));
+        assert_eq!(
+            summary(queue.pop()),
+            Some(("a".into(), "1".into(), vec!["Unsealed"]))
+        );
+
+        queue.push(key("a"), job("u1", Some("2"), &["ErrUnsealFailed"]));
+        queue.requeue(key("a"), job("u1", Some("1"), &["Unsealed"]));
+        assert_eq!(
+            summary(queue.pop()),
+            Some(("a".into(), "2".into(), vec!["Unsealed", "ErrUnsealFailed"]))
+        );
+        assert!(queue.pop().is_none());
+    }
 }
