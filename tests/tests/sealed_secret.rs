@@ -1719,7 +1719,7 @@ async fn time_until_secrets(
         let count = count_secrets(client, ns).await;
         let (rss, hwm) = rss_mib(pid);
         peak = peak.max(hwm);
-        if samples % 8 == 0 {
+        if samples.is_multiple_of(8) {
             eprintln!(
                 "bench:   t={:.1}s secrets={count} rss={rss:.1} MiB cpu={:.1}s",
                 started.elapsed().as_secs_f64(),
