@@ -93,8 +93,28 @@ struct Context {
     namespaces: Option<Store<PartialObjectMeta<Namespace>>>,
     namespaces_synced: tokio::sync::watch::Receiver<bool>,
     synced: tokio::sync::watch::Receiver<bool>,
+    remembered: Arc<Remembered>,
+}
+
+/// Per-object memory of this process, forgotten when the SealedSecret goes away (a delete event,
+/// or absence from the cache after a re-list), so churn does not grow it.
+#[derive(Default)]
+struct Remembered {
     written: Mutex<HashMap<ObjectRef<SealedSecret>, Written>>,
     failures: Mutex<HashMap<ObjectRef<SealedSecret>, u32>>,
+}
+
+impl Remembered {
+    fn forget(&self, key: &ObjectRef<SealedSecret>) {
+        lock(&self.written).remove(key);
+        lock(&self.failures).remove(key);
+    }
+
+    /// Keeps only what `is_cached` still knows (after a re-list, which reports no deletes).
+    fn retain(&self, is_cached: impl Fn(&ObjectRef<SealedSecret>) -> bool) {
+        lock(&self.written).retain(|k, _| is_cached(k));
+        lock(&self.failures).retain(|k, _| is_cached(k));
+    }
 }
 
 /// Runs the reconciler over the configured namespaces until the watches end.
@@ -178,15 +198,23 @@ async fn run_scope(
     let (ss_synced_tx, ss_synced) = tokio::sync::watch::channel(false);
     let (secret_synced_tx, secret_synced) = tokio::sync::watch::channel(false);
     let metrics = shared.metrics.clone();
+    let remembered = Arc::new(Remembered::default());
+    let (forget, prune, cached) = (remembered.clone(), remembered.clone(), ss_store.clone());
     let ss_stream = watcher(ss_api, ss_config)
         .default_backoff()
         .modify(slim_sealed_secret)
         .inspect(move |event| {
             if let Ok(watcher::Event::Delete(ss)) = event {
                 forget_condition(&metrics, ss);
+                forget.forget(&key_of(ss));
             }
         })
         .reflect(ss_writer)
+        .inspect(move |event| {
+            if matches!(event, Ok(watcher::Event::InitDone)) {
+                prune.retain(|key| cached.get(key).is_some());
+            }
+        })
         .inspect(mark_synced(ss_synced_tx))
         .touched_objects()
         .predicate_filter(spec_changed, PredicateConfig::default());
@@ -238,8 +266,7 @@ async fn run_scope(
         namespaces,
         namespaces_synced,
         synced: secret_synced,
-        written: Mutex::new(HashMap::new()),
-        failures: Mutex::new(HashMap::new()),
+        remembered,
     });
     Controller::for_stream(ss_stream, ss_store)
         .with_config(ControllerConfig::default().concurrency(shared.args.workers.max(1)))
@@ -420,7 +447,7 @@ async fn reconcile_inner(ss: &Arc<SealedSecret>, ctx: &Context) -> Result<Action
         return Ok(Action::await_change());
     }
     let cached = ctx.secrets.get(&ObjectRef::new(&name).within(&namespace));
-    let remembered = lock(&ctx.written).get(&oref).cloned();
+    let remembered = lock(&ctx.remembered.written).get(&oref).cloned();
     if is_up_to_date(ss, cached.as_deref(), remembered.as_ref()) {
         set_condition(&shared.metrics, ss, 1);
         return Ok(Action::await_change());
@@ -482,8 +509,8 @@ async fn reconcile_inner(ss: &Arc<SealedSecret>, ctx: &Context) -> Result<Action
     let mut events = Vec::new();
     let result = match &outcome {
         Ok((applied, _)) => {
-            lock(&ctx.failures).remove(&oref);
-            lock(&ctx.written).insert(
+            lock(&ctx.remembered.failures).remove(&oref);
+            lock(&ctx.remembered.written).insert(
                 oref.clone(),
                 Written {
                     uid: ss.uid().unwrap_or_default(),
@@ -896,7 +923,7 @@ fn forget_condition(metrics: &Metrics, ss: &SealedSecret) {
 
 fn error_policy(ss: Arc<SealedSecret>, error: &Error, ctx: Arc<Context>) -> Action {
     let oref = key_of(&ss);
-    let mut failures = lock(&ctx.failures);
+    let mut failures = lock(&ctx.remembered.failures);
     let count = failures.entry(oref.clone()).or_insert(0);
     *count = count.saturating_add(1);
     let delay =
@@ -908,6 +935,32 @@ fn error_policy(ss: Arc<SealedSecret>, error: &Error, ctx: Arc<Context>) -> Acti
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remembered_objects_are_forgotten_on_delete_and_after_a_relist() {
+        let remembered = Remembered::default();
+        let key = |name: &str| ObjectRef::<SealedSecret>::new(name).within("ns");
+        for name in ["a", "b", "c"] {
+            lock(&remembered.written).insert(
+                key(name),
+                Written {
+                    uid: name.into(),
+                    generation: Some(1),
+                    secret_resource_version: "1".into(),
+                },
+            );
+            lock(&remembered.failures).insert(key(name), 2);
+        }
+        remembered.forget(&key("a"));
+        assert!(!lock(&remembered.written).contains_key(&key("a")));
+        assert!(!lock(&remembered.failures).contains_key(&key("a")));
+
+        remembered.retain(|k| k == &key("c"));
+        let written: Vec<_> = lock(&remembered.written).keys().cloned().collect();
+        let failures: Vec<_> = lock(&remembered.failures).keys().cloned().collect();
+        assert_eq!(written, vec![key("c")]);
+        assert_eq!(failures, vec![key("c")]);
+    }
     use sealkit_api::sealed_secret::SecretTemplateSpec;
     use sealkit_crypto::SecretBytes;
 

@@ -13,7 +13,7 @@
 //! a condition change yields one event, not one per retry.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -73,6 +73,10 @@ struct Job {
 struct Queue {
     jobs: HashMap<ObjectRef<SealedSecret>, Job>,
     order: VecDeque<ObjectRef<SealedSecret>>,
+    /// Objects whose job was popped and is being sent, or waits to be retried: a newer job for
+    /// them stays queued until then, so two writes for one object never race and a failed old
+    /// status is never sent after a newer one.
+    busy: HashSet<ObjectRef<SealedSecret>>,
 }
 
 impl Queue {
@@ -97,8 +101,9 @@ impl Queue {
     }
 
     /// Puts a failed job back, unless a newer one for the same object was queued meanwhile: that
-    /// status wins, the failed job's events are still due (first).
+    /// status wins, the failed job's events are still due (first). The object is no longer busy.
     fn requeue(&mut self, oref: ObjectRef<SealedSecret>, mut job: Job) {
+        self.busy.remove(&oref);
         match self.jobs.get_mut(&oref) {
             Some(newer) if newer.uid == job.uid => {
                 job.events.append(&mut newer.events);
@@ -112,14 +117,34 @@ impl Queue {
         }
     }
 
-    /// The oldest job.
+    /// The oldest job of an object that is not busy; its object is busy until [`Queue::done`]
+    /// or [`Queue::requeue`].
     fn pop(&mut self) -> Option<(ObjectRef<SealedSecret>, Job)> {
+        let mut waiting = Vec::new();
+        let mut found = None;
         while let Some(oref) = self.order.pop_front() {
+            if !self.jobs.contains_key(&oref) {
+                continue;
+            }
+            if self.busy.contains(&oref) {
+                waiting.push(oref);
+                continue;
+            }
             if let Some(job) = self.jobs.remove(&oref) {
-                return Some((oref, job));
+                self.busy.insert(oref.clone());
+                found = Some((oref, job));
+                break;
             }
         }
-        None
+        for oref in waiting.into_iter().rev() {
+            self.order.push_front(oref);
+        }
+        found
+    }
+
+    /// The popped job of `oref` is finished (written, or its object is gone).
+    fn done(&mut self, oref: &ObjectRef<SealedSecret>) {
+        self.busy.remove(oref);
     }
 }
 
@@ -243,7 +268,10 @@ impl StatusQueue {
                     self.metrics.write("status");
                     job.status = None;
                 }
-                Err(kube::Error::Api(e)) if e.code == 404 => return,
+                Err(kube::Error::Api(e)) if e.code == 404 => {
+                    self.finish(&oref);
+                    return;
+                }
                 Err(e) => {
                     self.metrics.unseal_error("status", &namespace);
                     self.retry(oref, job, &e);
@@ -262,6 +290,12 @@ impl StatusQueue {
         for event in std::mem::take(&mut job.events) {
             self.publish(&regarding, event).await;
         }
+        self.finish(&oref);
+    }
+
+    fn finish(&self, oref: &ObjectRef<SealedSecret>) {
+        lock(&self.queue).done(oref);
+        self.wake.notify_one();
     }
 
     /// Puts a failed job back after a backoff, unless a newer one replaced it meanwhile.
@@ -397,6 +431,35 @@ mod tests {
         assert_eq!(popped.uid, "new");
         assert!(popped.events.is_empty());
         assert!(queue.pop().is_none());
+    }
+
+    #[test]
+    fn a_newer_status_waits_until_the_popped_one_is_written_or_put_back() {
+        let mut queue = Queue::default();
+        queue.push(key("a"), job("u1", Some("10"), &[]));
+        queue.push(key("b"), job("u2", Some("2"), &[]));
+        let (a, failed) = queue.pop().unwrap();
+        assert_eq!(a.name, "a");
+
+        // While "a" is being sent (or waits for its retry), a newer status for it is not handed
+        // out: two writes for one object must not race.
+        queue.push(key("a"), job("u1", Some("30"), &[]));
+        assert_eq!(summary(queue.pop()), Some(("b".into(), "2".into(), vec![])));
+        assert!(queue.pop().is_none());
+
+        // The failed write comes back after its backoff: the newer status wins, not the old one.
+        queue.requeue(a, failed);
+        assert_eq!(
+            summary(queue.pop()),
+            Some(("a".into(), "30".into(), vec![]))
+        );
+        assert!(queue.pop().is_none());
+        queue.done(&key("a"));
+        queue.push(key("a"), job("u1", Some("40"), &[]));
+        assert_eq!(
+            summary(queue.pop()),
+            Some(("a".into(), "40".into(), vec![]))
+        );
     }
 
     #[test]
