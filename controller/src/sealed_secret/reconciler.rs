@@ -1193,14 +1193,7 @@ mod tests {
                 "true".to_owned(),
             ),
         ]));
-        let ok: Result<(Applied, Vec<UnsealingKey>), Error> =
-            Ok((Applied::Created("7".into()), vec![]));
-        ss.status = Some(desired_status(
-            &ss,
-            None,
-            &ok,
-            Time(k8s_openapi::jiff::Timestamp::from_second(1).unwrap()),
-        ));
+        ss.status = Some(synced_with_secret_version_7(&ss));
         let mut cached = ss.clone();
         slim_sealed_secret(&mut cached);
         assert!(cached.spec.encrypted_data.is_empty());
@@ -1241,17 +1234,22 @@ mod tests {
         );
     }
 
-    #[test]
-    fn the_fast_path_needs_a_matching_cached_resource_version() {
-        let mut ss = ss_with_template(SecretTemplateSpec::default());
+    /// The status after the Secret was created at resourceVersion 7.
+    fn synced_with_secret_version_7(ss: &SealedSecret) -> SealedSecretStatus {
         let ok: Result<(Applied, Vec<UnsealingKey>), Error> =
             Ok((Applied::Created("7".into()), vec![]));
-        ss.status = Some(desired_status(
-            &ss,
+        desired_status(
+            ss,
             None,
             &ok,
             Time(k8s_openapi::jiff::Timestamp::from_second(1).unwrap()),
-        ));
+        )
+    }
+
+    #[test]
+    fn the_fast_path_needs_a_matching_cached_resource_version() {
+        let mut ss = ss_with_template(SecretTemplateSpec::default());
+        ss.status = Some(synced_with_secret_version_7(&ss));
         let meta = |rv: &str| PartialObjectMeta::<Secret> {
             types: None,
             metadata: ObjectMeta {
