@@ -1427,18 +1427,15 @@ fn kubeconfig_via(env: &TestEnv, port: u16) -> PathBuf {
     write_temp(env, "via-proxy.kubeconfig", &replaced)
 }
 
-async fn start_controller_with_kubeconfig(
+/// `bin` as a SealedSecrets-only controller restricted to `ns`, without leader election, HTTP
+/// and metrics on free loopback ports; returns the command and the HTTP base URL.
+fn namespaced_controller(
+    bin: &std::path::Path,
     kubeconfig: &std::path::Path,
     ns: &str,
-    log: &std::path::Path,
-) -> (ChildGuard, String) {
+) -> (Command, String) {
     let (http_port, metrics_port) = (free_port(), free_port());
-    let log_file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .unwrap();
-    let mut cmd = Command::new(sealkit_e2e::bin("sealkit-controller"));
+    let mut cmd = Command::new(bin);
     cmd.env("KUBECONFIG", kubeconfig)
         .args([
             "--all-namespaces=false",
@@ -1451,14 +1448,26 @@ async fn start_controller_with_kubeconfig(
         .args([
             "--listen-metrics-addr",
             &format!("127.0.0.1:{metrics_port}"),
-        ])
-        .args(["--key-size", "2048"])
+        ]);
+    (cmd, format!("http://127.0.0.1:{http_port}"))
+}
+
+async fn start_controller_with_kubeconfig(
+    kubeconfig: &std::path::Path,
+    ns: &str,
+    log: &std::path::Path,
+) -> (ChildGuard, String) {
+    let log_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    let (mut cmd, http) =
+        namespaced_controller(&sealkit_e2e::bin("sealkit-controller"), kubeconfig, ns);
+    cmd.args(["--key-size", "2048"])
         .stdout(log_file.try_clone().unwrap())
         .stderr(log_file);
-    (
-        ChildGuard::spawn("sealkit-controller", &mut cmd),
-        format!("http://127.0.0.1:{http_port}"),
-    )
+    (ChildGuard::spawn("sealkit-controller", &mut cmd), http)
 }
 
 /// Every SealedSecret `s0000..` has its Secret with the right value, one owner, and Synced=True.
@@ -1798,28 +1807,10 @@ async fn start_bitnami(env: &TestEnv, ns: &str, extra: &[&str]) -> (ChildGuard, 
 }
 
 async fn start_sealkit(env: &TestEnv, ns: &str, extra: &[&str]) -> (ChildGuard, String) {
-    let (http_port, metrics_port) = (free_port(), free_port());
-    let mut cmd = Command::new(bench_controller_bin());
-    cmd.env("KUBECONFIG", env.kubeconfig_path())
-        .args([
-            "--all-namespaces=false",
-            "--controller-namespace",
-            ns,
-            "--external-secrets=false",
-            "--leader-elect=false",
-        ])
-        .args(["--listen-addr", &format!("127.0.0.1:{http_port}")])
-        .args([
-            "--listen-metrics-addr",
-            &format!("127.0.0.1:{metrics_port}"),
-        ])
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    (
-        ChildGuard::spawn("sealkit-controller", &mut cmd),
-        format!("http://127.0.0.1:{http_port}"),
-    )
+    let (mut cmd, http) =
+        namespaced_controller(&bench_controller_bin(), &env.kubeconfig_path(), ns);
+    cmd.args(extra).stdout(Stdio::null()).stderr(Stdio::null());
+    (ChildGuard::spawn("sealkit-controller", &mut cmd), http)
 }
 
 async fn fetch_ok(url: &str) -> String {
