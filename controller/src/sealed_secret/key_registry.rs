@@ -11,6 +11,10 @@
 //!
 //! The *sealing* key is the newest by certificate NotBefore (or Secret creation time with
 //! `--key-order-priority=SecretCreationTimestamp`); every registered key unseals.
+//!
+//! The leader generates keys ([`maintain`]) when [`next_key_step`] says so: the first key, a
+//! renewal, or — when no key has an age identity (only adopted Bitnami keys) — one new key at
+//! once, so native sealing works right after a migration.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -99,6 +103,13 @@ pub struct KeyRegistry {
     changes: tokio::sync::watch::Sender<u64>,
     loaded: tokio::sync::watch::Sender<bool>,
     pending: std::sync::Mutex<Vec<Arc<RegisteredKey>>>,
+    context: std::sync::OnceLock<RegistryContext>,
+}
+
+/// What the HTTP side needs to explain a missing age recipient (set by [`watch`]).
+struct RegistryContext {
+    policy: KeyPolicy,
+    namespace: String,
 }
 
 impl Default for KeyRegistry {
@@ -108,6 +119,7 @@ impl Default for KeyRegistry {
             changes: tokio::sync::watch::Sender::new(0),
             loaded: tokio::sync::watch::Sender::new(false),
             pending: std::sync::Mutex::new(Vec::new()),
+            context: std::sync::OnceLock::new(),
         }
     }
 }
@@ -130,6 +142,22 @@ impl KeyRegistry {
             .iter()
             .filter_map(|k| k.age_recipient().map(str::to_owned))
             .collect()
+    }
+
+    /// Why [`recipients`](Self::recipients) is empty, and what to do about it: the body of
+    /// `/v1/recipients`' 503 answer.
+    pub fn no_recipient_message(&self) -> String {
+        let loaded = *self.loaded.borrow();
+        let has_keys = !self.snapshot().keys.is_empty();
+        match self.context.get() {
+            Some(ctx) => no_recipient_message(loaded, has_keys, &ctx.policy, &ctx.namespace),
+            None => no_recipient_message(false, has_keys, &KeyPolicy::default(), ""),
+        }
+    }
+
+    /// Facts about the current keys that decide whether a key must be generated.
+    pub fn facts(&self) -> KeyFacts {
+        KeyFacts::of(&self.snapshot())
     }
 
     /// Subscribes to key-set changes (the value is a change counter).
@@ -250,6 +278,10 @@ pub async fn watch(
     args: Args,
     registry: Arc<KeyRegistry>,
 ) -> anyhow::Result<()> {
+    let _ = registry.context.set(RegistryContext {
+        policy: KeyPolicy::from(&args),
+        namespace: identity.namespace.clone(),
+    });
     let api: Api<Secret> = Api::namespaced(client, &identity.namespace);
     let (labelled, labelled_writer) = reflector::store();
     let (legacy, legacy_writer) = reflector::store();
@@ -384,9 +416,161 @@ pub async fn store_new_key(
     Ok(name)
 }
 
-/// Leader-only: generates the first key when none exists (unless `--require-existing-key`) or
-/// when the newest is older than `--key-cutoff-time`, then renews every `--key-renew-period`
-/// counted from the newest key (so restoring a fresh backup does not cause an extra key).
+/// The flags that decide when keys are generated.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeyPolicy {
+    /// `--key-renew-period`; zero disables renewal (and so any generation next to existing keys,
+    /// except `--key-cutoff-time`).
+    pub renew_period: Duration,
+    /// `--key-cutoff-time`.
+    pub cutoff: Option<SystemTime>,
+    /// `--require-existing-key`: never generate the *first* key.
+    pub require_existing_key: bool,
+}
+
+impl From<&Args> for KeyPolicy {
+    fn from(args: &Args) -> Self {
+        Self {
+            renew_period: args.key_renew_period.into(),
+            cutoff: args.key_cutoff_time,
+            require_existing_key: args.require_existing_key,
+        }
+    }
+}
+
+/// The facts about the registered keys that [`next_key_step`] needs (no key material).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyFacts {
+    /// Ordering time of the newest (sealing) key; `None` when there is no key.
+    pub newest: Option<SystemTime>,
+    /// Whether any registered key has an age identity (adopted Bitnami keys have none).
+    pub age_key: AgeKey,
+}
+
+/// Whether the registered keys can open native (age) values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AgeKey {
+    /// At least one key has an age identity: `/v1/recipients` serves it.
+    Present,
+    /// No key has one (only adopted Bitnami keys, or no key at all).
+    Missing,
+}
+
+impl KeyFacts {
+    fn of(set: &KeySet) -> Self {
+        let present = set.keys.iter().any(|k| k.age_recipient().is_some());
+        Self {
+            newest: set.keys.first().map(|k| k.ordering_time),
+            age_key: if present {
+                AgeKey::Present
+            } else {
+                AgeKey::Missing
+            },
+        }
+    }
+}
+
+/// What the leader does next about keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyStep {
+    /// Generate and store a new key now.
+    Generate(GenerateReason),
+    /// Nothing to do for this long (or until the keys change).
+    Sleep(Duration),
+    /// Nothing to do until the keys change.
+    Wait(WaitReason),
+}
+
+/// Why a key is generated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GenerateReason {
+    /// There is no key at all.
+    FirstKey,
+    /// The newest key is older than `--key-cutoff-time`.
+    CutoffPassed,
+    /// Keys exist but none has an age identity (adopted Bitnami keys): without one, native
+    /// sealing is impossible until the next renewal.
+    NoAgeIdentity,
+    /// The newest key is `--key-renew-period` old.
+    RenewalDue,
+}
+
+/// Why no key is generated, with no time limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitReason {
+    /// No key, and `--require-existing-key`: a key Secret must be brought.
+    KeyRequired,
+    /// No key has an age identity, but `--key-renew-period=0` asks for no new keys.
+    NoAgeIdentityRenewalDisabled,
+    /// `--key-renew-period=0`.
+    RenewalDisabled,
+}
+
+/// Decides what the leader does next. A key is generated when there is none (unless
+/// `--require-existing-key`), when the cutoff passed, when no key has an age identity (like a
+/// renewal: not with `--key-renew-period=0`; `--require-existing-key` does not stop it, as it
+/// does not stop renewals), and when the newest key is `--key-renew-period` old.
+pub fn next_key_step(policy: &KeyPolicy, keys: KeyFacts, now: SystemTime) -> KeyStep {
+    let Some(newest) = keys.newest else {
+        return if policy.require_existing_key {
+            KeyStep::Wait(WaitReason::KeyRequired)
+        } else {
+            KeyStep::Generate(GenerateReason::FirstKey)
+        };
+    };
+    if policy.cutoff.is_some_and(|cut| newest < cut && now >= cut) {
+        return KeyStep::Generate(GenerateReason::CutoffPassed);
+    }
+    let renewal_disabled = policy.renew_period.is_zero();
+    match (keys.age_key, renewal_disabled) {
+        (AgeKey::Missing, true) => KeyStep::Wait(WaitReason::NoAgeIdentityRenewalDisabled),
+        (AgeKey::Missing, false) => KeyStep::Generate(GenerateReason::NoAgeIdentity),
+        (AgeKey::Present, true) => KeyStep::Wait(WaitReason::RenewalDisabled),
+        (AgeKey::Present, false) => {
+            let age = now.duration_since(newest).unwrap_or_default();
+            match policy.renew_period.saturating_sub(age) {
+                Duration::ZERO => KeyStep::Generate(GenerateReason::RenewalDue),
+                due => KeyStep::Sleep(due),
+            }
+        }
+    }
+}
+
+/// The body of `/v1/recipients`' 503 answer: why there is no age recipient and what to do.
+pub fn no_recipient_message(
+    loaded: bool,
+    has_keys: bool,
+    policy: &KeyPolicy,
+    namespace: &str,
+) -> String {
+    if !loaded || !has_keys {
+        return "no age recipient yet: the controller is loading or generating its key\n".into();
+    }
+    if !policy.renew_period.is_zero() {
+        return "no age recipient yet: the keys are Bitnami keys without an age identity; the \
+                controller is generating a new key with one\n"
+            .into();
+    }
+    format!(
+        "no age recipient: the key Secrets in namespace `{namespace}` are Bitnami keys without an \
+         age identity, and --key-renew-period=0 stops the controller from generating a key with \
+         one. Either enable renewal (e.g. --key-renew-period=720h: a key with an age identity is \
+         generated at once; the old keys keep unsealing), or create one offline and add it:\n  \
+         sealkit keygen -n {namespace} -w sealed-secrets-key.yaml\n  \
+         kubectl create -f sealed-secrets-key.yaml\n\
+         Until then, seal in the Bitnami format (kubeseal, or sealkit --sealing-format bitnami).\n"
+    )
+}
+
+/// Leader-only: generates a key when [`next_key_step`] says so — the first key when none exists
+/// (unless `--require-existing-key`), when the newest is older than `--key-cutoff-time`, when no
+/// key has an age identity (adopted Bitnami keys), and every `--key-renew-period` counted from
+/// the newest key (so restoring a fresh backup does not cause an extra key).
+///
+/// The decision is always taken on the watched key set, which includes a key this process just
+/// stored, and taken again after the (slow) generation, before storing: a key that appeared
+/// meanwhile (stored by a previous leader, or applied by hand) wins and the generated one is
+/// dropped. A restart, a second replica or a new leader thus sees the key and generates none.
 pub async fn maintain(
     client: kube::Client,
     identity: Identity,
@@ -394,55 +578,87 @@ pub async fn maintain(
     registry: Arc<KeyRegistry>,
 ) -> anyhow::Result<()> {
     registry.wait_loaded().await;
+    let policy = KeyPolicy::from(&args);
     let mut changes = registry.subscribe();
+    let mut last_wait = None;
     loop {
-        let newest = registry.current();
-        let due = match &newest {
-            None if args.require_existing_key => {
-                tracing::error!(namespace = %identity.namespace, prefix = %args.key_prefix,
-                    "no key Secret found and --require-existing-key is set: waiting for one (not generating)");
-                let _ = changes.changed().await;
+        changes.borrow_and_update();
+        let reason = match next_key_step(&policy, registry.facts(), SystemTime::now()) {
+            KeyStep::Generate(reason) => reason,
+            KeyStep::Sleep(due) => {
+                last_wait = None;
+                let sleep = due.min(Duration::from_secs(24 * 3600));
+                tokio::select! {
+                    _ = tokio::time::sleep(sleep) => {}
+                    _ = changes.changed() => {}
+                }
                 continue;
             }
-            None => Duration::ZERO,
-            Some(key) => {
-                let cutoff_passed = args
-                    .key_cutoff_time
-                    .is_some_and(|cut| key.ordering_time < cut && SystemTime::now() >= cut);
-                let age = SystemTime::now()
-                    .duration_since(key.ordering_time)
-                    .unwrap_or_default();
-                let period: Duration = args.key_renew_period.into();
-                if cutoff_passed {
-                    Duration::ZERO
-                } else if period.is_zero() {
-                    Duration::MAX
-                } else {
-                    period.saturating_sub(age)
+            KeyStep::Wait(reason) => {
+                if last_wait != Some(reason) {
+                    log_wait(reason, &identity, &args);
+                    last_wait = Some(reason);
                 }
+                if changes.changed().await.is_err() {
+                    return Ok(());
+                }
+                continue;
             }
         };
-        if due > Duration::ZERO {
-            let sleep = due.min(Duration::from_secs(24 * 3600));
-            tokio::select! {
-                _ = tokio::time::sleep(sleep) => {}
-                _ = changes.changed() => {}
-            }
-            continue;
-        }
-        match generate(&args).await {
-            Ok(pair) => {
-                if let Err(e) = store_new_key(&client, &identity, &args, &registry, pair).await {
-                    tracing::error!(error = %e, "cannot store the new key Secret (retrying in 30s)");
-                    tokio::time::sleep(Duration::from_secs(30)).await;
-                }
-            }
+        last_wait = None;
+        log_generate(reason, &identity);
+        let pair = match generate(&args).await {
+            Ok(pair) => pair,
             Err(e) => {
                 tracing::error!(error = %e, "key generation failed (retrying in 30s)");
                 tokio::time::sleep(Duration::from_secs(30)).await;
+                continue;
             }
+        };
+        if !matches!(
+            next_key_step(&policy, registry.facts(), SystemTime::now()),
+            KeyStep::Generate(_)
+        ) {
+            tracing::info!(namespace = %identity.namespace,
+                "a key Secret appeared while generating; the generated key is not stored");
+            continue;
         }
-        changes.borrow_and_update();
+        if let Err(e) = store_new_key(&client, &identity, &args, &registry, pair).await {
+            tracing::error!(error = %e, "cannot store the new key Secret (retrying in 30s)");
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        }
+    }
+}
+
+fn log_generate(reason: GenerateReason, identity: &Identity) {
+    let namespace = &identity.namespace;
+    match reason {
+        GenerateReason::FirstKey => {
+            tracing::info!(%namespace, "no key Secret found; generating the first key")
+        }
+        GenerateReason::CutoffPassed => {
+            tracing::info!(%namespace, "the newest key is older than --key-cutoff-time; generating a new key")
+        }
+        GenerateReason::NoAgeIdentity => tracing::info!(
+            %namespace,
+            "no key has an age identity (adopted Bitnami keys); generating a new key"
+        ),
+        GenerateReason::RenewalDue => {
+            tracing::info!(%namespace, "the newest key is --key-renew-period old; generating a new key")
+        }
+    }
+}
+
+fn log_wait(reason: WaitReason, identity: &Identity, args: &Args) {
+    let namespace = &identity.namespace;
+    match reason {
+        WaitReason::KeyRequired => tracing::error!(%namespace, prefix = %args.key_prefix,
+            "no key Secret found and --require-existing-key is set: waiting for one (not generating)"),
+        WaitReason::NoAgeIdentityRenewalDisabled => tracing::warn!(%namespace,
+            "no key has an age identity (adopted Bitnami keys) and --key-renew-period=0: not \
+             generating one, so native (age) sealing is unavailable; enable renewal or add a key \
+             made by `sealkit keygen` (see GET /v1/recipients)"),
+        WaitReason::RenewalDisabled => tracing::debug!(%namespace, "key renewal disabled"),
     }
 }
 
@@ -613,5 +829,171 @@ mod tests {
             p,
             BTreeMap::from([("a".into(), "1".into()), ("b".into(), "2".into())])
         );
+    }
+    const DAY: Duration = Duration::from_secs(24 * 3600);
+
+    fn policy(renew_days: u64) -> KeyPolicy {
+        KeyPolicy {
+            renew_period: DAY * u32::try_from(renew_days).unwrap(),
+            ..KeyPolicy::default()
+        }
+    }
+
+    fn facts(newest_days_ago: Option<u64>, age_key: AgeKey, now: SystemTime) -> KeyFacts {
+        KeyFacts {
+            newest: newest_days_ago.map(|d| now - DAY * u32::try_from(d).unwrap()),
+            age_key,
+        }
+    }
+
+    #[test]
+    fn adopted_bitnami_keys_without_an_age_identity_get_a_new_key_at_once() {
+        let now = SystemTime::now();
+        let adopted = facts(Some(1), AgeKey::Missing, now);
+        assert_eq!(
+            next_key_step(&policy(30), adopted, now),
+            KeyStep::Generate(GenerateReason::NoAgeIdentity)
+        );
+        // --require-existing-key only guards the first key, as for renewals
+        let require = KeyPolicy {
+            require_existing_key: true,
+            ..policy(30)
+        };
+        assert_eq!(
+            next_key_step(&require, adopted, now),
+            KeyStep::Generate(GenerateReason::NoAgeIdentity)
+        );
+        assert_eq!(
+            next_key_step(&require, facts(Some(31), AgeKey::Present, now), now),
+            KeyStep::Generate(GenerateReason::RenewalDue),
+            "require-existing-key lets renewals happen too"
+        );
+    }
+
+    #[test]
+    fn with_renewal_disabled_adopted_keys_get_no_new_key() {
+        let now = SystemTime::now();
+        assert_eq!(
+            next_key_step(&policy(0), facts(Some(400), AgeKey::Missing, now), now),
+            KeyStep::Wait(WaitReason::NoAgeIdentityRenewalDisabled)
+        );
+        assert_eq!(
+            next_key_step(&policy(0), facts(Some(400), AgeKey::Present, now), now),
+            KeyStep::Wait(WaitReason::RenewalDisabled)
+        );
+    }
+
+    #[test]
+    fn once_a_key_has_an_age_identity_only_the_renewal_period_counts() {
+        let now = SystemTime::now();
+        assert_eq!(
+            next_key_step(&policy(30), facts(Some(0), AgeKey::Present, now), now),
+            KeyStep::Sleep(DAY * 30)
+        );
+        assert_eq!(
+            next_key_step(&policy(30), facts(Some(10), AgeKey::Present, now), now),
+            KeyStep::Sleep(DAY * 20)
+        );
+        assert_eq!(
+            next_key_step(&policy(30), facts(Some(30), AgeKey::Present, now), now),
+            KeyStep::Generate(GenerateReason::RenewalDue)
+        );
+    }
+
+    #[test]
+    fn the_first_key_is_generated_unless_an_existing_one_is_required() {
+        let now = SystemTime::now();
+        assert_eq!(
+            next_key_step(&policy(30), facts(None, AgeKey::Missing, now), now),
+            KeyStep::Generate(GenerateReason::FirstKey)
+        );
+        assert_eq!(
+            next_key_step(&policy(0), facts(None, AgeKey::Missing, now), now),
+            KeyStep::Generate(GenerateReason::FirstKey)
+        );
+        let require = KeyPolicy {
+            require_existing_key: true,
+            ..policy(30)
+        };
+        assert_eq!(
+            next_key_step(&require, facts(None, AgeKey::Missing, now), now),
+            KeyStep::Wait(WaitReason::KeyRequired)
+        );
+    }
+
+    #[test]
+    fn a_passed_cutoff_forces_a_key_even_with_renewal_disabled() {
+        let now = SystemTime::now();
+        let cutoff = KeyPolicy {
+            cutoff: Some(now - DAY),
+            ..policy(0)
+        };
+        assert_eq!(
+            next_key_step(&cutoff, facts(Some(2), AgeKey::Present, now), now),
+            KeyStep::Generate(GenerateReason::CutoffPassed)
+        );
+        assert_eq!(
+            next_key_step(&cutoff, facts(Some(0), AgeKey::Present, now), now),
+            KeyStep::Wait(WaitReason::RenewalDisabled)
+        );
+    }
+
+    fn vector(name: &str) -> Vec<u8> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../crypto/tests/vectors/");
+        std::fs::read(format!("{path}{name}")).expect("test vector")
+    }
+
+    fn registered(name: &str, age: bool) -> RegisteredKey {
+        let identity_file = String::from_utf8(vector("age-identity-1.txt")).expect("utf-8");
+        let age_key = age.then(|| {
+            let line = identity_file
+                .lines()
+                .find(|l| l.starts_with("AGE-SECRET-KEY-"));
+            line.expect("identity line").as_bytes().to_vec()
+        });
+        let pair = KeyPair::from_secret_fields(
+            &vector("bitnami-cert-1.pem"),
+            &vector("bitnami-key-1.pkcs1.pem"),
+            age_key.as_deref(),
+        )
+        .expect("vector key pair");
+        RegisteredKey::new(name.into(), pair, SystemTime::UNIX_EPOCH)
+    }
+
+    #[test]
+    fn a_stored_key_with_an_age_identity_counts_at_once_so_no_second_one_is_generated() {
+        let registry = KeyRegistry::default();
+        registry.replace_from_watch(vec![Arc::new(registered(
+            "sealed-secrets-keybitnami",
+            false,
+        ))]);
+        assert_eq!(registry.facts().age_key, AgeKey::Missing);
+        // what store_new_key does, before the watch delivers the new Secret
+        registry.insert(registered("sealed-secrets-keynew", true));
+        assert_eq!(registry.facts().age_key, AgeKey::Present);
+        // a watch event that does not list it yet does not make it vanish
+        registry.replace_from_watch(vec![Arc::new(registered(
+            "sealed-secrets-keybitnami",
+            false,
+        ))]);
+        assert_eq!(registry.facts().age_key, AgeKey::Present);
+        assert_eq!(registry.recipients().len(), 1);
+    }
+
+    #[test]
+    fn the_503_body_of_recipients_says_what_to_do_when_renewal_is_disabled() {
+        let generating = no_recipient_message(true, true, &policy(30), "kube-system");
+        assert!(generating.contains("generating a new key"), "{generating}");
+        let disabled = no_recipient_message(true, true, &policy(0), "kube-system");
+        for expected in [
+            "--key-renew-period=0",
+            "sealkit keygen -n kube-system -w sealed-secrets-key.yaml",
+            "kubectl create -f sealed-secrets-key.yaml",
+            "--sealing-format bitnami",
+        ] {
+            assert!(disabled.contains(expected), "{expected}: {disabled}");
+        }
+        let loading = no_recipient_message(false, false, &policy(0), "kube-system");
+        assert!(loading.contains("loading"), "{loading}");
     }
 }
