@@ -356,3 +356,84 @@ async fn a_graceful_stop_hands_the_lease_over_within_seconds_and_followers_keep_
     );
     b.process.assert_running();
 }
+
+/// Bitnami's key Secret from the crypto test vectors (no `age.key`), in `ns`.
+fn bitnami_key_secret(ns: &str) -> Secret {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../crypto/tests/vectors/bitnami-key-1.yaml"
+    );
+    let text = std::fs::read_to_string(path).expect("read the Bitnami key vector");
+    let mut secret: Secret = serde_saphyr::from_str(&text).expect("parse the Bitnami key vector");
+    secret.metadata.namespace = Some(ns.to_owned());
+    assert!(!secret.data.as_ref().unwrap().contains_key("age.key"));
+    secret
+}
+
+#[tokio::test]
+async fn adopted_bitnami_keys_get_exactly_one_age_key_even_when_the_leader_dies_at_once() {
+    let env = TestEnv::get();
+    let namespace = env.fresh_namespace("ha-adopt").await;
+    let ns = namespace.name().to_owned();
+    let dir = env.dir().join("ha").join(&ns);
+    std::fs::create_dir_all(&dir).unwrap();
+    let client = env.client().await;
+    let leases: Api<Lease> = Api::namespaced(client.clone(), &ns);
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+    secrets
+        .create(&Default::default(), &bitnami_key_secret(&ns))
+        .await
+        .expect("create the Bitnami key Secret");
+    let key_list = kube::api::ListParams::default()
+        .labels("sealedsecrets.bitnami.com/sealed-secrets-key=active");
+
+    let a = Replica::start(env, &ns, "replica-a", &dir);
+    let b = Replica::start(env, &ns, "replica-b", &dir);
+    let leader = wait_for("a leader", Duration::from_secs(30), &[&a, &b], || {
+        holder(&leases)
+    })
+    .await;
+    // SIGKILL the leader as soon as it leads: it may or may not have stored the age key yet
+    let (leader_r, follower) = if leader.starts_with("replica-a_") {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    drop(leader_r);
+    let follower_prefix = format!("{}_", follower.name);
+    wait_for(
+        "the follower to take the Lease",
+        Duration::from_secs(30),
+        &[&follower],
+        || async {
+            holder(&leases)
+                .await
+                .filter(|h| h.starts_with(&follower_prefix))
+        },
+    )
+    .await;
+    let (_, body) = wait_for(
+        "an age recipient on the new leader",
+        Duration::from_secs(30),
+        &[&follower],
+        || async {
+            http_get(follower.http, "/v1/recipients")
+                .await
+                .filter(|(code, _)| *code == 200)
+        },
+    )
+    .await;
+    assert!(body.starts_with("age1"), "{body}");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let keys = secrets.list(&key_list).await.unwrap().items;
+    let with_age = keys
+        .iter()
+        .filter(|k| k.data.as_ref().is_some_and(|d| d.contains_key("age.key")))
+        .count();
+    assert_eq!(
+        (keys.len(), with_age),
+        (2, 1),
+        "the Bitnami key plus exactly one age key\n{}",
+        follower.logs()
+    );
+}

@@ -738,12 +738,11 @@ async fn a_renamed_or_moved_sealed_secret_is_refused_with_a_precise_message() {
     controller.stop();
 }
 
-#[tokio::test]
-async fn a_key_secret_made_by_the_bitnami_controller_is_adopted_and_used() {
-    let (env, ns, client) = setup("ss-adopt").await;
-    let ns = ns.name();
+/// Runs the real sealed-secrets controller in `ns` until it made its key Secret; returns the
+/// Secret and the certificate it served.
+async fn bitnami_made_key(env: &TestEnv, client: &kube::Client, ns: &str) -> (Secret, String) {
     // the real sealed-secrets controller, in-cluster as ServiceAccount ns/bitnami with a namespace Role
-    namespace_admin_role(&client, ns, "bitnami").await;
+    namespace_admin_role(client, ns, "bitnami").await;
     let (p1, p2) = (free_port(), free_port());
     let mut cmd = env
         .in_cluster_command(ns, "bitnami", &peer("sealed-secrets-controller"))
@@ -769,15 +768,86 @@ async fn a_key_secret_made_by_the_bitnami_controller_is_adopted_and_used() {
     .await;
     drop(bitnami);
     assert!(!bitnami_key.data.as_ref().unwrap().contains_key("age.key"));
+    (bitnami_key, bitnami_cert)
+}
+
+async fn key_secrets(client: &kube::Client, ns: &str) -> Vec<Secret> {
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
+    secrets
+        .list(&ListParams::default().labels(KEY_LABEL))
+        .await
+        .expect("list key Secrets")
+        .items
+}
+
+const NO_AGE_IDENTITY_LOG: &str =
+    "no key has an age identity (adopted Bitnami keys); generating a new key";
+
+#[tokio::test]
+async fn a_key_secret_made_by_the_bitnami_controller_is_adopted_and_one_age_key_is_added() {
+    let (env, ns, client) = setup("ss-adopt").await;
+    let ns = ns.name();
+    let (bitnami_key, bitnami_cert) = bitnami_made_key(env, &client, ns).await;
+    let bitnami_name = bitnami_key.metadata.name.clone().unwrap();
 
     let controller = Controller::start(env, ns, &[]).await;
+    // the adopted key has no age identity: one new key is generated at once (not in 30 days)
+    let (_, body) = eventually("/v1/recipients to answer 200", WAIT, || async {
+        http_get(&format!("{}/v1/recipients", controller.http))
+            .await
+            .filter(|(c, _)| *c == 200)
+    })
+    .await;
+    assert!(body.starts_with("age1"), "{body}");
+    let keys = key_secrets(&client, ns).await;
+    assert_eq!(keys.len(), 2, "exactly one new key Secret");
+    let adopted = keys
+        .iter()
+        .find(|k| k.metadata.name.as_deref() == Some(bitnami_name.as_str()))
+        .expect("the Bitnami key Secret is kept");
     assert_eq!(
-        controller.cert().await.trim(),
-        bitnami_cert.trim(),
-        "the Bitnami key is adopted as the sealing key"
+        adopted.metadata.resource_version, bitnami_key.metadata.resource_version,
+        "the adopted key Secret is not modified"
     );
-    let keys = secrets.list(&key_list).await.unwrap().items;
-    assert_eq!(keys.len(), 1, "no extra key is generated");
+    let new_key = keys
+        .iter()
+        .find(|k| k.metadata.name.as_deref() != Some(bitnami_name.as_str()))
+        .unwrap();
+    assert!(
+        new_key
+            .metadata
+            .name
+            .as_deref()
+            .unwrap()
+            .starts_with("sealed-secrets-key")
+    );
+    assert_eq!(new_key.type_.as_deref(), Some("kubernetes.io/tls"));
+    let new_data = new_key.data.as_ref().unwrap();
+    for field in ["tls.crt", "tls.key", "age.key"] {
+        assert!(new_data.contains_key(field), "new key Secret lacks {field}");
+    }
+    // the new key seals from now on, for kubeseal too (as after a renewal)
+    assert_ne!(controller.cert().await.trim(), bitnami_cert.trim());
+    let log = controller.log_text();
+    assert_eq!(log.matches(NO_AGE_IDENTITY_LOG).count(), 1, "{log}");
+    let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client.clone(), ns);
+    eventually(
+        "recipients.txt in the public-key ConfigMap",
+        WAIT,
+        || async {
+            let cm = cms
+                .get("sealed-secrets-controller-public-keys")
+                .await
+                .ok()?;
+            cm.data?
+                .get("recipients.txt")?
+                .starts_with("age1")
+                .then_some(())
+        },
+    )
+    .await;
+
+    // kubeseal with the Bitnami certificate still works: the adopted key unseals
     let cert_file = write_temp(env, "bitnami.pem", &bitnami_cert);
     let sealed = kubeseal(
         &["--cert", cert_file.to_str().unwrap(), "-o", "json"],
@@ -792,7 +862,72 @@ async fn a_key_secret_made_by_the_bitnami_controller_is_adopted_and_used() {
     let ss = synced(&client, ns, "legacy", "True").await;
     let key = &ss.status.unwrap().unsealing_keys.unwrap()[0];
     assert_eq!(key.format, "rsa");
+
+    // native sealing for the new recipient works
+    let native = SealingTarget::Native(controller.recipients().await);
+    let strict = Scope::Strict {
+        namespace: ns.into(),
+        name: "native".into(),
+    };
+    create(
+        &client,
+        ns,
+        &crypto_sealed(ns, "native", strict, &native, &[("k", b"age")]),
+    )
+    .await;
+    assert_eq!(
+        secret_data(&client, ns, "native").await,
+        pairs(&[("k", "age")])
+    );
+    let ss = synced(&client, ns, "native", "True").await;
+    assert_eq!(ss.status.unwrap().unsealing_keys.unwrap()[0].format, "age");
     controller.stop();
+
+    // a restart generates nothing more
+    let controller = Controller::start(env, ns, &[]).await;
+    let (code, _) = http_get(&format!("{}/v1/recipients", controller.http))
+        .await
+        .unwrap();
+    assert_eq!(code, 200);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        key_secrets(&client, ns).await.len(),
+        2,
+        "no key per restart"
+    );
+    let log = controller.stop();
+    assert!(!log.contains("stored new key Secret"), "{log}");
+}
+
+#[tokio::test]
+async fn with_renewal_disabled_adopted_bitnami_keys_get_no_age_key_and_recipients_says_what_to_do()
+{
+    let (env, ns, client) = setup("ss-adopt-norenew").await;
+    let ns = ns.name();
+    let (_, bitnami_cert) = bitnami_made_key(env, &client, ns).await;
+    let controller = Controller::start(env, ns, &["--key-renew-period=0"]).await;
+    assert_eq!(controller.cert().await.trim(), bitnami_cert.trim());
+    let (code, body) = http_get(&format!("{}/v1/recipients", controller.http))
+        .await
+        .unwrap();
+    assert_eq!(code, 503, "{body}");
+    for expected in [
+        "--key-renew-period=0",
+        &format!("sealkit keygen -n {ns} -w sealed-secrets-key.yaml"),
+        "kubectl create -f sealed-secrets-key.yaml",
+    ] {
+        assert!(body.contains(expected), "{expected}: {body}");
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(key_secrets(&client, ns).await.len(), 1, "no key generated");
+    let log = controller.stop();
+    assert!(!log.contains("stored new key Secret"), "{log}");
+    assert_eq!(
+        log.matches("no key has an age identity (adopted Bitnami keys) and --key-renew-period=0")
+            .count(),
+        1,
+        "warned once: {log}"
+    );
 }
 
 #[tokio::test]
