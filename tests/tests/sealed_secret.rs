@@ -789,6 +789,9 @@ async fn a_key_secret_made_by_the_bitnami_controller_is_adopted_and_one_age_key_
     let ns = ns.name();
     let (bitnami_key, bitnami_cert) = bitnami_made_key(env, &client, ns).await;
     let bitnami_name = bitnami_key.metadata.name.clone().unwrap();
+    // certificate NotBefore has whole seconds: let the new key's be later than the Bitnami one's
+    // (a real migration adopts keys days old)
+    tokio::time::sleep(Duration::from_millis(1100)).await;
 
     let controller = Controller::start(env, ns, &[]).await;
     // the adopted key has no age identity: one new key is generated at once (not in 30 days)
@@ -920,6 +923,28 @@ async fn with_renewal_disabled_adopted_bitnami_keys_get_no_age_key_and_recipient
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(key_secrets(&client, ns).await.len(), 1, "no key generated");
+
+    // following the advice works without a restart
+    let key_file = env.dir().join(sealkit_e2e::unique_name("keygen.yaml"));
+    let keygen = Command::new(sealkit_e2e::bin("sealkit"))
+        .args(["keygen", "-n", ns, "-w", key_file.to_str().unwrap()])
+        .output()
+        .expect("run sealkit keygen");
+    assert!(keygen.status.success(), "{keygen:?}");
+    let created = Command::new(peer("kubectl"))
+        .env("KUBECONFIG", env.kubeconfig_path())
+        .args(["create", "-f", key_file.to_str().unwrap()])
+        .output()
+        .expect("run kubectl create");
+    assert!(created.status.success(), "{created:?}");
+    let (_, body) = eventually("/v1/recipients to answer 200", WAIT, || async {
+        http_get(&format!("{}/v1/recipients", controller.http))
+            .await
+            .filter(|(c, _)| *c == 200)
+    })
+    .await;
+    assert!(body.starts_with("age1"), "{body}");
+    assert_eq!(key_secrets(&client, ns).await.len(), 2);
     let log = controller.stop();
     assert!(!log.contains("stored new key Secret"), "{log}");
     assert_eq!(
