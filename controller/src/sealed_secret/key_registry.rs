@@ -254,20 +254,25 @@ pub fn key_from_secret(
     let key = field(TLS_KEY).ok_or(KeySecretError::MissingField(TLS_KEY))?;
     let pair =
         KeyPair::from_secret_fields(crt, key, field(AGE_KEY)).map_err(KeySecretError::Invalid)?;
-    let created = secret.metadata.creation_timestamp.as_ref().map(|t| {
-        SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(t.0.as_second()).unwrap_or(0))
-    });
-    let ordering_time = match order {
-        KeyOrderPriority::CertNotBefore => pair.certificate().not_before(),
-        KeyOrderPriority::SecretCreationTimestamp => {
-            created.unwrap_or_else(|| pair.certificate().not_before())
-        }
-    };
+    let ordering_time = ordering_time(&pair, secret, order);
     Ok(RegisteredKey::new(
         secret.metadata.name.clone().unwrap_or_default(),
         pair,
         ordering_time,
     ))
+}
+
+/// The time that picks the sealing key: certificate NotBefore, or the Secret's creation time.
+fn ordering_time(pair: &KeyPair, secret: &Secret, order: KeyOrderPriority) -> SystemTime {
+    let created = secret.metadata.creation_timestamp.as_ref().map(|t| {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(t.0.as_second()).unwrap_or(0))
+    });
+    match order {
+        KeyOrderPriority::CertNotBefore => pair.certificate().not_before(),
+        KeyOrderPriority::SecretCreationTimestamp => {
+            created.unwrap_or_else(|| pair.certificate().not_before())
+        }
+    }
 }
 
 /// Watches key Secrets in the controller namespace and keeps `registry` current. Runs on every
@@ -407,7 +412,10 @@ pub async fn store_new_key(
     let api: Api<Secret> = Api::namespaced(client.clone(), &identity.namespace);
     let created = api.create(&PostParams::default(), &secret).await?;
     let name = created.metadata.name.clone().unwrap_or_default();
-    let key = RegisteredKey::new(name.clone(), pair, SystemTime::now());
+    // the same ordering time the watch will compute (whole seconds), so the sealing key does not
+    // change when the watch delivers the Secret (a tie with another key is broken by name)
+    let ordering_time = ordering_time(&pair, &created, args.key_order_priority);
+    let key = RegisteredKey::new(name.clone(), pair, ordering_time);
     tracing::info!(secret = %name, namespace = %identity.namespace, fingerprint = %key.rsa_fingerprint(),
         age_recipient = key.age_recipient().unwrap_or(""), "stored new key Secret");
     // Certificates are public: upstream prints the new one to the log too.
