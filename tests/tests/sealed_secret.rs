@@ -898,8 +898,27 @@ async fn a_key_secret_made_by_the_bitnami_controller_is_adopted_and_one_age_key_
         2,
         "no key per restart"
     );
+    let new_cert = controller.cert().await;
     let log = controller.stop();
     assert!(!log.contains("stored new key Secret"), "{log}");
+
+    // rollback: the Bitnami controller loads the new key Secret too, seals and unseals with it
+    let (bitnami, http) = start_bitnami(env, ns, &[]).await;
+    let served = fetch_ok(&format!("{http}/v1/cert.pem")).await;
+    assert_eq!(served.trim(), new_cert.trim(), "Bitnami picks the new key");
+    let new_cert_file = write_temp(env, "new.pem", &new_cert);
+    let sealed = kubeseal(
+        &["--cert", new_cert_file.to_str().unwrap(), "-o", "json"],
+        &secret_json(ns, "rollback", &[("k", "back")], &[]),
+    );
+    let ss: SealedSecret = serde_json::from_str(&sealed).unwrap();
+    create(&client, ns, &ss).await;
+    assert_eq!(
+        secret_data(&client, ns, "rollback").await,
+        pairs(&[("k", "back")])
+    );
+    assert_eq!(key_secrets(&client, ns).await.len(), 2);
+    drop(bitnami);
 }
 
 #[tokio::test]
