@@ -72,11 +72,18 @@ pub fn run(args: &KeygenArgs) -> Outcome<()> {
         if cert_pem.ends_with('\n') { "" } else { "\n" }
     );
     stdout.write_all(text.as_bytes())?;
-    eprintln!(
-        "wrote the private key Secret to {} (0600): create it in namespace {} with kubectl create -f {} (generateName needs create, not apply), then restart the controller",
-        args.output.display(),
-        args.namespace,
-        args.output.display()
-    );
+    eprintln!("{}", next_steps(&args.output, &args.namespace));
     Ok(())
+}
+
+/// What to do with the written key Secret: `kubectl create` (its `generateName` makes `apply`
+/// fail), then nothing for sealkit-controller (it watches key Secrets), a restart for a Bitnami
+/// controller (it reads keys at start unless it runs with `--watch-for-secrets`).
+fn next_steps(output: &std::path::Path, namespace: &str) -> String {
+    let file = output.display();
+    format!(
+        "wrote the private key Secret to {file} (0600)\n\
+         create it in namespace {namespace} with: kubectl create -f {file}   (create, not apply: it has generateName)\n\
+         sealkit-controller picks it up without a restart; a Bitnami controller loads it at its next restart (or at once with --watch-for-secrets)"
+    )
 }

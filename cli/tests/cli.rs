@@ -598,6 +598,16 @@ fn keygen_writes_a_private_key_secret_0600_and_prints_the_public_parts() {
     );
     let recipient = r.stdout.lines().last().unwrap();
     assert!(recipient.starts_with("age1"), "{recipient}");
+    // What to do next: create (generateName), no restart for sealkit-controller, one for Bitnami.
+    let file = out.display();
+    assert_eq!(
+        r.stderr,
+        format!(
+            "wrote the private key Secret to {file} (0600)\n\
+             create it in namespace kube-system with: kubectl create -f {file}   (create, not apply: it has generateName)\n\
+             sealkit-controller picks it up without a restart; a Bitnami controller loads it at its next restart (or at once with --watch-for-secrets)\n"
+        )
+    );
     assert_eq!(
         std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
         0o600
