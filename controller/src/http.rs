@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | `/healthz` | GET | `200 ok` as soon as the process runs |
 //! | `/readyz` | GET | `200 ok` when every readiness check passed (caches synced, a key exists), else `503` naming the checks still pending |
-//! | `/v1/cert.pem` | GET | current sealing certificate (`application/x-pem-file`); `503` before the first key |
+//! | `/v1/cert.pem` | GET | current sealing certificate (`application/x-pem-file`); `503` before the first key, saying why (loading, generating, or waiting for a key Secret under `--require-existing-key`, and then how to create one) |
 //! | `/v1/recipients` | GET | age recipients, one per line, current first (`text/plain`); `503` with the reason and what to do when no key has an age identity |
 //! | `/v1/verify` | POST | body = one SealedSecret (JSON or YAML): `200` decryptable, `409` not, `400` unreadable; rate-limited |
 //! | `/v1/rotate` | POST | body = one SealedSecret: `200` + the SealedSecret re-sealed with the current key (JSON), `409` not decryptable; rate-limited |
@@ -224,7 +224,8 @@ async fn cert_pem(State(state): State<AppState>) -> Response {
             .into_response(),
         None => (
             StatusCode::SERVICE_UNAVAILABLE,
-            "no sealing key yet: the controller is loading or generating its key\n",
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            state.keys.no_key_message(),
         )
             .into_response(),
     }

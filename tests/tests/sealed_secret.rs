@@ -1488,10 +1488,25 @@ async fn require_existing_key_waits_without_generating_a_key() {
     let (code, body) = http_get(&format!("{http}/readyz")).await.unwrap();
     assert_eq!(code, 503, "{body}");
     assert!(body.contains("sealed-secrets-key"), "{body}");
-    assert_eq!(
-        http_get(&format!("{http}/v1/cert.pem")).await.unwrap().0,
-        503
-    );
+    // cert.pem and recipients say that a key Secret is awaited, and how to make one
+    for (path, first_words) in [
+        ("/v1/cert.pem", "no sealing key: "),
+        ("/v1/recipients", "no age recipient: "),
+    ] {
+        let (code, body) = http_get(&format!("{http}{path}")).await.unwrap();
+        assert_eq!(code, 503, "{path}: {body}");
+        assert!(body.starts_with(first_words), "{path}: {body}");
+        for expected in [
+            "--require-existing-key",
+            &format!("created in namespace `{ns}`"),
+            "sealedsecrets.bitnami.com/sealed-secrets-key=active",
+            "kubectl apply -f keys.backup.yaml",
+            &format!("sealkit keygen -n {ns} -w sealed-secrets-key.yaml"),
+            "kubectl create -f sealed-secrets-key.yaml",
+        ] {
+            assert!(body.contains(expected), "{path}: {expected}: {body}");
+        }
+    }
     let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
     assert!(
         secrets
@@ -1500,6 +1515,41 @@ async fn require_existing_key_waits_without_generating_a_key() {
             .unwrap()
             .items
             .is_empty()
+    );
+
+    // following the advice works without a restart
+    let key_file = env.dir().join(sealkit_e2e::unique_name("keygen.yaml"));
+    let keygen = Command::new(sealkit_e2e::bin("sealkit"))
+        .args(["keygen", "-n", ns, "-w", key_file.to_str().unwrap()])
+        .output()
+        .expect("run sealkit keygen");
+    assert!(keygen.status.success(), "{keygen:?}");
+    let created = Command::new(peer("kubectl"))
+        .env("KUBECONFIG", env.kubeconfig_path())
+        .args(["create", "-f", key_file.to_str().unwrap()])
+        .output()
+        .expect("run kubectl create");
+    assert!(created.status.success(), "{created:?}");
+    let (_, cert) = eventually("/v1/cert.pem to answer 200", WAIT, || async {
+        http_get(&format!("{http}/v1/cert.pem"))
+            .await
+            .filter(|(c, _)| *c == 200)
+    })
+    .await;
+    assert!(cert.contains("BEGIN CERTIFICATE"), "{cert}");
+    let (code, recipients) = http_get(&format!("{http}/v1/recipients")).await.unwrap();
+    assert_eq!(code, 200, "{recipients}");
+    assert!(recipients.starts_with("age1"), "{recipients}");
+    guard.assert_running();
+    assert_eq!(
+        secrets
+            .list(&ListParams::default().labels(KEY_LABEL))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1,
+        "only the created key"
     );
 }
 

@@ -144,6 +144,16 @@ impl KeyRegistry {
             .collect()
     }
 
+    /// Why [`current`](Self::current) is `None`, and what to do about it: the body of
+    /// `/v1/cert.pem`'s 503 answer.
+    pub fn no_key_message(&self) -> String {
+        let loaded = *self.loaded.borrow();
+        match self.context.get() {
+            Some(ctx) => no_key_message(Missing::SealingKey, loaded, &ctx.policy, &ctx.namespace),
+            None => no_key_message(Missing::SealingKey, false, &KeyPolicy::default(), ""),
+        }
+    }
+
     /// Why [`recipients`](Self::recipients) is empty, and what to do about it: the body of
     /// `/v1/recipients`' 503 answer.
     pub fn no_recipient_message(&self) -> String {
@@ -544,6 +554,53 @@ pub fn next_key_step(policy: &KeyPolicy, keys: KeyFacts, now: SystemTime) -> Key
     }
 }
 
+/// What a public-key endpoint has nothing of, when there is no key at all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Missing {
+    /// `/v1/cert.pem`: no certificate to serve.
+    SealingKey,
+    /// `/v1/recipients`: no age recipient to serve.
+    AgeRecipient,
+}
+
+impl Missing {
+    fn noun(self) -> &'static str {
+        match self {
+            Self::SealingKey => "sealing key",
+            Self::AgeRecipient => "age recipient",
+        }
+    }
+}
+
+/// The body of the 503 answer of `/v1/cert.pem` or `/v1/recipients` when there is no key at all:
+/// the key Secrets are still loading, the first key is being generated, or — with
+/// `--require-existing-key` — none will be generated and a key Secret must be created (how, in
+/// two commands). Names only the namespace, the label and the flags: nothing secret.
+pub fn no_key_message(
+    missing: Missing,
+    loaded: bool,
+    policy: &KeyPolicy,
+    namespace: &str,
+) -> String {
+    let noun = missing.noun();
+    if !loaded {
+        return format!("no {noun} yet: the controller is loading its key Secrets\n");
+    }
+    if !policy.require_existing_key {
+        return format!("no {noun} yet: the controller is generating the first key\n");
+    }
+    format!(
+        "no {noun}: there is no usable key Secret in namespace `{namespace}`, and \
+         --require-existing-key stops the controller from generating one. It waits for a key \
+         Secret labelled {KEY_LABEL}={KEY_LABEL_ACTIVE} to be created in namespace `{namespace}` \
+         and uses it at once, without a restart. Restore your key backup:\n  \
+         kubectl apply -f keys.backup.yaml\n\
+         or create a new key offline and add it:\n  \
+         sealkit keygen -n {namespace} -w sealed-secrets-key.yaml\n  \
+         kubectl create -f sealed-secrets-key.yaml\n"
+    )
+}
+
 /// The body of `/v1/recipients`' 503 answer: why there is no age recipient and what to do.
 pub fn no_recipient_message(
     loaded: bool,
@@ -552,7 +609,7 @@ pub fn no_recipient_message(
     namespace: &str,
 ) -> String {
     if !loaded || !has_keys {
-        return "no age recipient yet: the controller is loading or generating its key\n".into();
+        return no_key_message(Missing::AgeRecipient, loaded, policy, namespace);
     }
     if !policy.renew_period.is_zero() {
         return "no age recipient yet: the keys are Bitnami keys without an age identity; the \
@@ -1003,5 +1060,57 @@ mod tests {
         }
         let loading = no_recipient_message(false, false, &policy(0), "kube-system");
         assert!(loading.contains("loading"), "{loading}");
+    }
+
+    #[test]
+    fn without_a_key_the_503_bodies_say_loading_generating_or_waiting_for_a_key_secret() {
+        let require = KeyPolicy {
+            require_existing_key: true,
+            ..policy(30)
+        };
+        for missing in [Missing::SealingKey, Missing::AgeRecipient] {
+            let loading = no_key_message(missing, false, &require, "ns1");
+            assert!(loading.contains("loading its key Secrets"), "{loading}");
+            let generating = no_key_message(missing, true, &policy(30), "ns1");
+            assert!(
+                generating.contains("generating the first key"),
+                "{generating}"
+            );
+            let waiting = no_key_message(missing, true, &require, "ns1");
+            for expected in [
+                "--require-existing-key",
+                "Secret labelled sealedsecrets.bitnami.com/sealed-secrets-key=active",
+                "created in namespace `ns1`",
+                "without a restart",
+                "kubectl apply -f keys.backup.yaml",
+                "sealkit keygen -n ns1 -w sealed-secrets-key.yaml",
+                "kubectl create -f sealed-secrets-key.yaml",
+            ] {
+                assert!(waiting.contains(expected), "{expected}: {waiting}");
+            }
+            assert!(!waiting.contains("is generating"), "{waiting}");
+        }
+        assert!(
+            no_key_message(Missing::SealingKey, true, &require, "ns1")
+                .starts_with("no sealing key: ")
+        );
+        // /v1/recipients without any key gives the same answer
+        assert_eq!(
+            no_recipient_message(true, false, &require, "ns1"),
+            no_key_message(Missing::AgeRecipient, true, &require, "ns1")
+        );
+    }
+
+    #[test]
+    fn a_registry_not_yet_watching_says_it_is_loading() {
+        let registry = KeyRegistry::default();
+        assert_eq!(
+            registry.no_key_message(),
+            "no sealing key yet: the controller is loading its key Secrets\n"
+        );
+        assert_eq!(
+            registry.no_recipient_message(),
+            "no age recipient yet: the controller is loading its key Secrets\n"
+        );
     }
 }
