@@ -771,6 +771,23 @@ async fn bitnami_made_key(env: &TestEnv, client: &kube::Client, ns: &str) -> (Se
     (bitnami_key, bitnami_cert)
 }
 
+/// What the 503 answers of `/v1/cert.pem` and `/v1/recipients` advise: `sealkit keygen -w FILE`,
+/// then `kubectl create -f FILE` (the Secret has `generateName`).
+fn create_key_made_by_sealkit_keygen(env: &TestEnv, ns: &str) {
+    let key_file = env.dir().join(sealkit_e2e::unique_name("keygen.yaml"));
+    let keygen = Command::new(sealkit_e2e::bin("sealkit"))
+        .args(["keygen", "-n", ns, "-w", key_file.to_str().unwrap()])
+        .output()
+        .expect("run sealkit keygen");
+    assert!(keygen.status.success(), "{keygen:?}");
+    let created = Command::new(peer("kubectl"))
+        .env("KUBECONFIG", env.kubeconfig_path())
+        .args(["create", "-f", key_file.to_str().unwrap()])
+        .output()
+        .expect("run kubectl create");
+    assert!(created.status.success(), "{created:?}");
+}
+
 async fn key_secrets(client: &kube::Client, ns: &str) -> Vec<Secret> {
     let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
     secrets
@@ -944,18 +961,7 @@ async fn with_renewal_disabled_adopted_bitnami_keys_get_no_age_key_and_recipient
     assert_eq!(key_secrets(&client, ns).await.len(), 1, "no key generated");
 
     // following the advice works without a restart
-    let key_file = env.dir().join(sealkit_e2e::unique_name("keygen.yaml"));
-    let keygen = Command::new(sealkit_e2e::bin("sealkit"))
-        .args(["keygen", "-n", ns, "-w", key_file.to_str().unwrap()])
-        .output()
-        .expect("run sealkit keygen");
-    assert!(keygen.status.success(), "{keygen:?}");
-    let created = Command::new(peer("kubectl"))
-        .env("KUBECONFIG", env.kubeconfig_path())
-        .args(["create", "-f", key_file.to_str().unwrap()])
-        .output()
-        .expect("run kubectl create");
-    assert!(created.status.success(), "{created:?}");
+    create_key_made_by_sealkit_keygen(env, ns);
     let (_, body) = eventually("/v1/recipients to answer 200", WAIT, || async {
         http_get(&format!("{}/v1/recipients", controller.http))
             .await
@@ -1507,47 +1513,18 @@ async fn require_existing_key_waits_without_generating_a_key() {
             assert!(body.contains(expected), "{path}: {expected}: {body}");
         }
     }
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
-    assert!(
-        secrets
-            .list(&ListParams::default().labels(KEY_LABEL))
-            .await
-            .unwrap()
-            .items
-            .is_empty()
-    );
+    assert!(key_secrets(&client, ns).await.is_empty());
 
     // following the advice works without a restart
-    let key_file = env.dir().join(sealkit_e2e::unique_name("keygen.yaml"));
-    let keygen = Command::new(sealkit_e2e::bin("sealkit"))
-        .args(["keygen", "-n", ns, "-w", key_file.to_str().unwrap()])
-        .output()
-        .expect("run sealkit keygen");
-    assert!(keygen.status.success(), "{keygen:?}");
-    let created = Command::new(peer("kubectl"))
-        .env("KUBECONFIG", env.kubeconfig_path())
-        .args(["create", "-f", key_file.to_str().unwrap()])
-        .output()
-        .expect("run kubectl create");
-    assert!(created.status.success(), "{created:?}");
-    let (_, cert) = eventually("/v1/cert.pem to answer 200", WAIT, || async {
-        http_get(&format!("{http}/v1/cert.pem"))
-            .await
-            .filter(|(c, _)| *c == 200)
-    })
-    .await;
+    create_key_made_by_sealkit_keygen(env, ns);
+    let cert = fetch_ok(&format!("{http}/v1/cert.pem")).await;
     assert!(cert.contains("BEGIN CERTIFICATE"), "{cert}");
     let (code, recipients) = http_get(&format!("{http}/v1/recipients")).await.unwrap();
     assert_eq!(code, 200, "{recipients}");
     assert!(recipients.starts_with("age1"), "{recipients}");
     guard.assert_running();
     assert_eq!(
-        secrets
-            .list(&ListParams::default().labels(KEY_LABEL))
-            .await
-            .unwrap()
-            .items
-            .len(),
+        key_secrets(&client, ns).await.len(),
         1,
         "only the created key"
     );
