@@ -12,11 +12,12 @@ use aws_sdk_secretsmanager::types::Tag;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{ConfigMap, Event, Secret, ServiceAccount};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::core::object::HasStatus;
 use kube::core::{DynamicObject, GroupVersionKind};
 use kube::discovery::ApiResource;
 use kube::{Client, ResourceExt};
 use sealkit_api::external_secret::ExternalSecret;
-use sealkit_api::secret_store::{ClusterSecretStore, SecretStore};
+use sealkit_api::secret_store::{ClusterSecretStore, SecretStore, SecretStoreStatus};
 use sealkit_controller::external_secret::{self as es, Args, Metrics, hash};
 use sealkit_e2e::fault_proxy::{Fault, FaultProxy, FaultRule};
 use sealkit_e2e::{TestEnv, TestNamespace, eventually};
@@ -237,6 +238,36 @@ async fn wait_condition(
         },
     )
     .await
+}
+
+/// Waits until the store `name` (a SecretStore or a ClusterSecretStore) has the condition
+/// `Ready=status reason` and `capabilities: ReadWrite`.
+async fn wait_store_condition<K>(api: &Api<K>, name: &str, status: &str, reason: &str)
+where
+    K: kube::Resource<DynamicType = ()>
+        + HasStatus<Status = SecretStoreStatus>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    eventually(
+        &format!("{} {name} Ready={status} {reason}", K::kind(&())),
+        WAIT,
+        || async {
+            let store = api.get(name).await.ok()?;
+            let st = store.status()?;
+            let c = st
+                .conditions
+                .as_ref()?
+                .iter()
+                .find(|c| c.type_ == "Ready")?;
+            (c.status == status
+                && c.reason.as_deref() == Some(reason)
+                && st.capabilities.as_deref() == Some("ReadWrite"))
+            .then_some(())
+        },
+    )
+    .await;
 }
 
 fn ready_message(e: &ExternalSecret) -> String {
@@ -812,7 +843,9 @@ spec:
             + aws_calls(&refused_ctl.metrics, "BatchGetSecretValue"),
         0
     );
-    Api::<ClusterSecretStore>::all(client.clone())
+    let cluster_stores = Api::<ClusterSecretStore>::all(client.clone());
+    wait_store_condition(&cluster_stores, n, "True", "Valid").await;
+    cluster_stores
         .delete(n, &DeleteParams::default())
         .await
         .expect("cleanup");
@@ -901,7 +934,10 @@ spec:
         "{}",
         ready_message(&failed)
     );
-    Api::<ClusterSecretStore>::all(client.clone())
+    // credentials come from each ExternalSecret's namespace: the store cannot be validated alone
+    let cluster_stores = Api::<ClusterSecretStore>::all(client.clone());
+    wait_store_condition(&cluster_stores, &store, "True", "ValidationUnknown").await;
+    cluster_stores
         .delete(&store, &DeleteParams::default())
         .await
         .expect("cleanup");
@@ -1116,24 +1152,8 @@ async fn v1beta1_manifests_sync_unsupported_providers_are_reported_and_stores_ge
 
     // store status: upstream reasons
     let stores: Api<SecretStore> = Api::namespaced(client.clone(), n);
-    for (store, status, reason) in [
-        ("aws", "True", "Valid"),
-        ("vault", "False", "InvalidProviderConfig"),
-    ] {
-        eventually(
-            &format!("SecretStore {store} Ready={status} {reason}"),
-            WAIT,
-            || async {
-                let st = stores.get(store).await.ok()?.status?;
-                let c = st.conditions?.into_iter().find(|c| c.type_ == "Ready")?;
-                (c.status == status
-                    && c.reason.as_deref() == Some(reason)
-                    && st.capabilities.as_deref() == Some("ReadWrite"))
-                .then_some(())
-            },
-        )
-        .await;
-    }
+    wait_store_condition(&stores, "aws", "True", "Valid").await;
+    wait_store_condition(&stores, "vault", "False", "InvalidProviderConfig").await;
 }
 
 #[tokio::test]

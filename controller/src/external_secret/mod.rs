@@ -193,7 +193,7 @@ pub async fn run(client: kube::Client, args: Args, metrics: Arc<Metrics>) -> any
     let secret_stores = Controller::new(ss_api.clone(), watcher::Config::default())
         .shutdown_on_signal()
         .run(
-            store_status::reconcile_secret_store,
+            store_status::reconcile,
             store_status::error_policy,
             ctx.clone(),
         )
@@ -204,11 +204,7 @@ pub async fn run(client: kube::Client, args: Args, metrics: Arc<Metrics>) -> any
         if watch_cluster_stores {
             Controller::new(css_status_api, watcher::Config::default())
                 .shutdown_on_signal()
-                .run(
-                    store_status::reconcile_cluster_store,
-                    store_status::error_policy,
-                    css_ctx,
-                )
+                .run(store_status::reconcile, store_status::error_policy, css_ctx)
                 .for_each(|_| futures::future::ready(()))
                 .await;
         }

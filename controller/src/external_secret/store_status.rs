@@ -3,11 +3,13 @@
 //! `capabilities: ReadWrite`, revalidated every 5 minutes. Validation resolves credentials through
 //! the shared credential cache, so it costs no STS call while they are valid.
 
+use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, Patch, PatchParams};
+use kube::core::object::{HasSpec, HasStatus};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType};
 use kube::{Resource, ResourceExt};
@@ -15,6 +17,7 @@ use sealkit_api::external_secret::StoreKind;
 use sealkit_api::secret_store::{
     ClusterSecretStore, SecretStore, SecretStoreStatus, SecretStoreStatusCondition, StoreSpec,
 };
+use serde::de::DeserializeOwned;
 
 use super::reconciler::Context;
 use super::store::StoreError;
@@ -114,62 +117,63 @@ async fn event_on_change<K: Resource<DynamicType = ()>>(
     }
 }
 
-/// Reconciles a SecretStore's status.
-pub async fn reconcile_secret_store(
-    store: Arc<SecretStore>,
-    ctx: Arc<Context>,
-) -> Result<Action, StoreStatusError> {
-    let ns = store.namespace().unwrap_or_default();
-    let spec: StoreSpec = store.spec.clone().into();
-    let Some(result) = validate(&ctx, &ns, StoreKind::SecretStore, &store.name_any(), &spec).await
-    else {
-        return Ok(Action::await_change());
-    };
-    let status = status_for(store.status.as_ref(), &result);
-    if store.status.as_ref() != Some(&status) {
-        let api: Api<SecretStore> = Api::namespaced(ctx.client.clone(), &ns);
-        let patch = serde_json::json!({ "status": status });
-        api.patch_status(
-            &store.name_any(),
-            &PatchParams::default(),
-            &Patch::Merge(&patch),
-        )
-        .await
-        .map_err(StoreStatusError)?;
-        event_on_change(&ctx, &*store, store.status.as_ref(), &status).await;
-    }
-    Ok(Action::requeue(STORE_REQUEUE))
+/// A SecretStore or a ClusterSecretStore: one spec, one status; they differ only in their scope.
+pub trait Store:
+    Resource<DynamicType = ()>
+    + HasSpec<Spec: Clone + Into<StoreSpec>>
+    + HasStatus<Status = SecretStoreStatus>
+    + Clone
+    + DeserializeOwned
+    + Debug
+    + Send
+    + Sync
+    + 'static
+{
+    /// The kind, as an ExternalSecret's `storeRef.kind` names it.
+    const KIND: StoreKind;
+
+    /// The API that writes the status of a store of this kind in `namespace` (`""` for a
+    /// ClusterSecretStore).
+    fn api(client: kube::Client, namespace: &str) -> Api<Self>;
 }
 
-/// Reconciles a ClusterSecretStore's status.
-pub async fn reconcile_cluster_store(
-    store: Arc<ClusterSecretStore>,
+impl Store for SecretStore {
+    const KIND: StoreKind = StoreKind::SecretStore;
+
+    fn api(client: kube::Client, namespace: &str) -> Api<Self> {
+        Api::namespaced(client, namespace)
+    }
+}
+
+impl Store for ClusterSecretStore {
+    const KIND: StoreKind = StoreKind::ClusterSecretStore;
+
+    fn api(client: kube::Client, _: &str) -> Api<Self> {
+        Api::all(client)
+    }
+}
+
+/// Reconciles a SecretStore's or a ClusterSecretStore's status: validates it, writes the status
+/// only when it changed, and publishes an event when the condition's reason changed.
+pub async fn reconcile<K: Store>(
+    store: Arc<K>,
     ctx: Arc<Context>,
 ) -> Result<Action, StoreStatusError> {
-    let spec: StoreSpec = store.spec.clone().into();
-    let Some(result) = validate(
-        &ctx,
-        "",
-        StoreKind::ClusterSecretStore,
-        &store.name_any(),
-        &spec,
-    )
-    .await
-    else {
+    // "" for a ClusterSecretStore: it has no namespace
+    let ns = store.namespace().unwrap_or_default();
+    let name = store.name_any();
+    let spec: StoreSpec = store.spec().clone().into();
+    let Some(result) = validate(&ctx, &ns, K::KIND, &name, &spec).await else {
         return Ok(Action::await_change());
     };
-    let status = status_for(store.status.as_ref(), &result);
-    if store.status.as_ref() != Some(&status) {
-        let api: Api<ClusterSecretStore> = Api::all(ctx.client.clone());
+    let status = status_for(store.status(), &result);
+    if store.status() != Some(&status) {
         let patch = serde_json::json!({ "status": status });
-        api.patch_status(
-            &store.name_any(),
-            &PatchParams::default(),
-            &Patch::Merge(&patch),
-        )
-        .await
-        .map_err(StoreStatusError)?;
-        event_on_change(&ctx, &*store, store.status.as_ref(), &status).await;
+        K::api(ctx.client.clone(), &ns)
+            .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map_err(StoreStatusError)?;
+        event_on_change(&ctx, &*store, store.status(), &status).await;
     }
     Ok(Action::requeue(STORE_REQUEUE))
 }
