@@ -52,7 +52,9 @@ pub struct Args {
     #[arg(long, env = "SEALED_SECRETS_MY_CN", default_value = "")]
     pub my_cn: String,
 
-    /// New key every period, counted from the newest key (0 disables renewal). Old keys are kept.
+    /// New key every period, counted from the newest key. Old keys are kept. 0 disables renewal,
+    /// and also the key with an age identity otherwise added at once when only adopted Bitnami
+    /// keys exist.
     #[arg(
         long,
         alias = "rotate-period",
