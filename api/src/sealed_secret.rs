@@ -60,9 +60,12 @@ pub const CONDITION_SYNCED: &str = "Synced";
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("required" = ["encryptedData"]))]
 pub struct SealedSecretSpec {
+    // Boxed (not a doc comment: those become the CRD's description): it holds a whole
+    // `ObjectMeta`, and a SealedSecret without a template (the controller's cache keeps none) is
+    // half the size.
     /// Template of the Secret the controller creates (metadata, type, immutable, templated data).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub template: Option<SecretTemplateSpec>,
+    pub template: Option<Box<SecretTemplateSpec>>,
 
     /// Item name → sealed value (standard padded base64 of a Bitnami hybrid blob or of a binary
     /// age file). Malformed JSON (a non-string value, `null`) never fails the whole object: a

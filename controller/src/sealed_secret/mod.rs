@@ -11,6 +11,7 @@
 
 pub mod key_registry;
 pub mod reconciler;
+pub mod secret_versions;
 pub mod status;
 pub mod unseal;
 

@@ -464,14 +464,14 @@ mod tests {
             );
         }
         if let Some((tns, tname)) = template {
-            ss.spec.template = Some(SecretTemplateSpec {
+            ss.spec.template = Some(Box::new(SecretTemplateSpec {
                 metadata: Some(ObjectMeta {
                     namespace: Some(tns.into()),
                     name: Some(tname.into()),
                     ..Default::default()
                 }),
                 ..Default::default()
-            });
+            }));
         }
         ss
     }
