@@ -34,7 +34,7 @@ pub struct ConditionLabels {
     /// Name of the SealedSecret.
     pub name: String,
     /// Condition type (`Synced`).
-    pub condition: String,
+    pub condition: &'static str,
     /// Value of the SealedSecret's `app.kubernetes.io/instance` label.
     pub ss_app_kubernetes_io_instance: String,
 }

@@ -953,7 +953,7 @@ fn condition_labels(ss: &SealedSecret) -> ConditionLabels {
     ConditionLabels {
         namespace: ss.namespace().unwrap_or_default(),
         name: ss.name_any(),
-        condition: CONDITION_SYNCED.to_owned(),
+        condition: CONDITION_SYNCED,
         ss_app_kubernetes_io_instance: ss.labels().get(INSTANCE_LABEL).cloned().unwrap_or_default(),
     }
 }

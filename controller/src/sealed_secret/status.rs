@@ -22,12 +22,10 @@ use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use kube::runtime::reflector::ObjectRef;
 use sealkit_api::SealedSecret;
 use sealkit_api::sealed_secret::SealedSecretStatus;
 use serde_json::value::RawValue;
 
-use super::reconciler::key_of;
 use crate::metrics::Metrics;
 
 /// Requests in flight when no Secret is being written.
@@ -62,28 +60,46 @@ pub struct PendingEvent {
 /// What is left to write for one SealedSecret. Kept small: a cold start queues one per object.
 #[derive(Debug)]
 struct Job {
-    uid: String,
+    uid: Box<str>,
     /// The status as JSON (what is sent), not the typed struct: a third of the memory.
     status: Option<Box<RawValue>>,
     events: Vec<PendingEvent>,
     failures: u32,
 }
 
+/// `namespace/name` of a SealedSecret (names cannot contain `/`): one allocation per object,
+/// shared by the queue's map, order and busy set.
+type Key = Arc<str>;
+
+fn key(ss: &SealedSecret) -> Key {
+    let meta = &ss.metadata;
+    Arc::from(format!(
+        "{}/{}",
+        meta.namespace.as_deref().unwrap_or_default(),
+        meta.name.as_deref().unwrap_or_default()
+    ))
+}
+
+/// `(namespace, name)` of a [`Key`].
+fn split(key: &str) -> (&str, &str) {
+    key.split_once('/').unwrap_or(("", key))
+}
+
 #[derive(Default)]
 struct Queue {
-    jobs: HashMap<ObjectRef<SealedSecret>, Job>,
-    order: VecDeque<ObjectRef<SealedSecret>>,
+    jobs: HashMap<Key, Job>,
+    order: VecDeque<Key>,
     /// Objects whose job was popped and is being sent, or waits to be retried: a newer job for
     /// them stays queued until then, so two writes for one object never race and a failed old
     /// status is never sent after a newer one.
-    busy: HashSet<ObjectRef<SealedSecret>>,
+    busy: HashSet<Key>,
 }
 
 impl Queue {
     /// Queues `job`; a job still queued for the same object is updated in place (its status
     /// replaced when `job` has one, the events appended), or replaced when the object was
     /// re-created (another uid).
-    fn push(&mut self, oref: ObjectRef<SealedSecret>, job: Job) {
+    fn push(&mut self, oref: Key, job: Job) {
         match self.jobs.get_mut(&oref) {
             Some(queued) if queued.uid == job.uid => {
                 if job.status.is_some() {
@@ -102,7 +118,7 @@ impl Queue {
 
     /// Puts a failed job back, unless a newer one for the same object was queued meanwhile: that
     /// status wins, the failed job's events are still due (first). The object is no longer busy.
-    fn requeue(&mut self, oref: ObjectRef<SealedSecret>, mut job: Job) {
+    fn requeue(&mut self, oref: Key, mut job: Job) {
         self.busy.remove(&oref);
         match self.jobs.get_mut(&oref) {
             Some(newer) if newer.uid == job.uid => {
@@ -119,7 +135,7 @@ impl Queue {
 
     /// The oldest job of an object that is not busy; its object is busy until [`Queue::done`]
     /// or [`Queue::requeue`].
-    fn pop(&mut self) -> Option<(ObjectRef<SealedSecret>, Job)> {
+    fn pop(&mut self) -> Option<(Key, Job)> {
         let mut waiting = Vec::new();
         let mut found = None;
         while let Some(oref) = self.order.pop_front() {
@@ -143,7 +159,7 @@ impl Queue {
     }
 
     /// The popped job of `oref` is finished (written, or its object is gone).
-    fn done(&mut self, oref: &ObjectRef<SealedSecret>) {
+    fn done(&mut self, oref: &str) {
         self.busy.remove(oref);
     }
 }
@@ -201,8 +217,8 @@ impl StatusQueue {
         if status.is_none() && events.is_empty() {
             return;
         }
-        let oref = key_of(ss);
-        let uid = ss.metadata.uid.clone().unwrap_or_default();
+        let oref = key(ss);
+        let uid: Box<str> = ss.metadata.uid.as_deref().unwrap_or_default().into();
         let status = status.and_then(|s| serde_json::value::to_raw_value(&s).ok());
         lock(&self.queue).push(
             oref,
@@ -219,8 +235,8 @@ impl StatusQueue {
     /// The status queued for `ss` and not yet written, if any.
     pub fn pending_status(&self, ss: &SealedSecret) -> Option<SealedSecretStatus> {
         let queue = lock(&self.queue);
-        let job = queue.jobs.get(&key_of(ss))?;
-        if Some(job.uid.as_str()) != ss.metadata.uid.as_deref() {
+        let job = queue.jobs.get(&key(ss))?;
+        if Some(&*job.uid) != ss.metadata.uid.as_deref() {
             return None;
         }
         serde_json::from_str(job.status.as_ref()?.get()).ok()
@@ -251,17 +267,17 @@ impl StatusQueue {
         }
     }
 
-    fn pop(&self) -> Option<(ObjectRef<SealedSecret>, Job)> {
+    fn pop(&self) -> Option<(Key, Job)> {
         lock(&self.queue).pop()
     }
 
-    async fn send(self: Arc<Self>, oref: ObjectRef<SealedSecret>, mut job: Job) {
-        let namespace = oref.namespace.clone().unwrap_or_default();
+    async fn send(self: Arc<Self>, oref: Key, mut job: Job) {
+        let (namespace, name) = split(&oref);
         if let Some(status) = &job.status {
-            let api: Api<SealedSecret> = Api::namespaced(self.client.clone(), &namespace);
+            let api: Api<SealedSecret> = Api::namespaced(self.client.clone(), namespace);
             let patch = serde_json::json!({ "status": status });
             match api
-                .patch_status(&oref.name, &PatchParams::default(), &Patch::Merge(&patch))
+                .patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
                 .await
             {
                 Ok(_) => {
@@ -273,7 +289,7 @@ impl StatusQueue {
                     return;
                 }
                 Err(e) => {
-                    self.metrics.unseal_error("status", &namespace);
+                    self.metrics.unseal_error("status", namespace);
                     self.retry(oref, job, &e);
                     return;
                 }
@@ -282,9 +298,9 @@ impl StatusQueue {
         let regarding = ObjectReference {
             api_version: Some(<SealedSecret as kube::Resource>::api_version(&()).into_owned()),
             kind: Some(<SealedSecret as kube::Resource>::kind(&()).into_owned()),
-            name: Some(oref.name.clone()),
-            namespace: oref.namespace.clone(),
-            uid: Some(job.uid.clone()),
+            name: Some(name.to_owned()),
+            namespace: Some(namespace.to_owned()),
+            uid: Some(job.uid.to_string()),
             ..Default::default()
         };
         for event in std::mem::take(&mut job.events) {
@@ -293,13 +309,13 @@ impl StatusQueue {
         self.finish(&oref);
     }
 
-    fn finish(&self, oref: &ObjectRef<SealedSecret>) {
+    fn finish(&self, oref: &str) {
         lock(&self.queue).done(oref);
         self.wake.notify_one();
     }
 
     /// Puts a failed job back after a backoff, unless a newer one replaced it meanwhile.
-    fn retry(self: &Arc<Self>, oref: ObjectRef<SealedSecret>, mut job: Job, error: &kube::Error) {
+    fn retry(self: &Arc<Self>, oref: Key, mut job: Job, error: &kube::Error) {
         job.failures = job.failures.saturating_add(1);
         let delay = Duration::from_millis(500u64.saturating_mul(1u64 << job.failures.min(16)))
             .min(MAX_BACKOFF);
@@ -373,7 +389,7 @@ mod tests {
 
     fn job(uid: &str, status: Option<&str>, reasons: &[&'static str]) -> Job {
         Job {
-            uid: uid.to_owned(),
+            uid: uid.into(),
             status: status.map(|s| RawValue::from_string(s.to_owned()).unwrap()),
             events: reasons
                 .iter()
@@ -387,16 +403,14 @@ mod tests {
         }
     }
 
-    fn key(name: &str) -> ObjectRef<SealedSecret> {
-        ObjectRef::new(name).within("prod")
+    fn key(name: &str) -> Key {
+        Arc::from(format!("prod/{name}"))
     }
 
-    fn summary(
-        entry: Option<(ObjectRef<SealedSecret>, Job)>,
-    ) -> Option<(String, String, Vec<&'static str>)> {
+    fn summary(entry: Option<(Key, Job)>) -> Option<(String, String, Vec<&'static str>)> {
         entry.map(|(oref, job)| {
             (
-                oref.name,
+                split(&oref).1.to_owned(),
                 job.status.map(|s| s.get().to_owned()).unwrap_or_default(),
                 job.events.iter().map(|e| e.reason).collect(),
             )
@@ -428,7 +442,7 @@ mod tests {
         queue.push(key("a"), job("old", Some("1"), &["Unsealed"]));
         queue.push(key("a"), job("new", Some("2"), &[]));
         let (_, popped) = queue.pop().unwrap();
-        assert_eq!(popped.uid, "new");
+        assert_eq!(&*popped.uid, "new");
         assert!(popped.events.is_empty());
         assert!(queue.pop().is_none());
     }
@@ -439,7 +453,7 @@ mod tests {
         queue.push(key("a"), job("u1", Some("10"), &[]));
         queue.push(key("b"), job("u2", Some("2"), &[]));
         let (a, failed) = queue.pop().unwrap();
-        assert_eq!(a.name, "a");
+        assert_eq!(split(&a), ("prod", "a"));
 
         // While "a" is being sent (or waits for its retry), a newer status for it is not handed
         // out: two writes for one object must not race.
