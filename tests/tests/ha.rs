@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
-use sealkit_e2e::{ChildGuard, TestEnv, bin, free_port, peer};
+use sealkit_e2e::{ChildGuard, TestEnv, TestNamespace, bin, free_port, peer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const LEASE: &str = "sealed-secrets-controller-leader";
@@ -158,16 +158,47 @@ async fn secret_value(secrets: &Api<Secret>, name: &str) -> Option<(String, Stri
     Some((String::from_utf8(value).ok()?, s.metadata.resource_version?))
 }
 
-#[tokio::test]
-async fn a_follower_takes_over_within_fifteen_seconds_after_the_leader_is_killed() {
+/// What every test here starts with: a fresh namespace (deleted when `_namespace` drops), a
+/// directory for the replicas' files, a client, and the namespace's Leases and Secrets.
+struct Setup {
+    env: &'static TestEnv,
+    _namespace: TestNamespace,
+    ns: String,
+    dir: PathBuf,
+    client: kube::Client,
+    leases: Api<Lease>,
+    secrets: Api<Secret>,
+}
+
+async fn setup(prefix: &str) -> Setup {
     let env = TestEnv::get();
-    let namespace = env.fresh_namespace("ha").await;
+    let namespace = env.fresh_namespace(prefix).await;
     let ns = namespace.name().to_owned();
     let dir = env.dir().join("ha").join(&ns);
     std::fs::create_dir_all(&dir).unwrap();
     let client = env.client().await;
-    let leases: Api<Lease> = Api::namespaced(client.clone(), &ns);
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+    Setup {
+        env,
+        leases: Api::namespaced(client.clone(), &ns),
+        secrets: Api::namespaced(client.clone(), &ns),
+        _namespace: namespace,
+        ns,
+        dir,
+        client,
+    }
+}
+
+#[tokio::test]
+async fn a_follower_takes_over_within_fifteen_seconds_after_the_leader_is_killed() {
+    let Setup {
+        env,
+        _namespace,
+        ns,
+        dir,
+        client,
+        leases,
+        secrets,
+    } = setup("ha").await;
 
     let mut a = Replica::start(env, &ns, "replica-a", &dir);
     let mut b = Replica::start(env, &ns, "replica-b", &dir);
@@ -288,14 +319,15 @@ async fn a_follower_takes_over_within_fifteen_seconds_after_the_leader_is_killed
 
 #[tokio::test]
 async fn a_graceful_stop_hands_the_lease_over_within_seconds_and_followers_keep_serving() {
-    let env = TestEnv::get();
-    let namespace = env.fresh_namespace("ha-graceful").await;
-    let ns = namespace.name().to_owned();
-    let dir = env.dir().join("ha").join(&ns);
-    std::fs::create_dir_all(&dir).unwrap();
-    let client = env.client().await;
-    let leases: Api<Lease> = Api::namespaced(client.clone(), &ns);
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+    let Setup {
+        env,
+        _namespace,
+        ns,
+        dir,
+        client: _,
+        leases,
+        secrets,
+    } = setup("ha-graceful").await;
 
     let a = Replica::start(env, &ns, "replica-a", &dir);
     let leader = wait_for("replica-a to lead", Duration::from_secs(30), &[&a], || {
@@ -372,14 +404,15 @@ fn bitnami_key_secret(ns: &str) -> Secret {
 
 #[tokio::test]
 async fn adopted_bitnami_keys_get_exactly_one_age_key_even_when_the_leader_dies_at_once() {
-    let env = TestEnv::get();
-    let namespace = env.fresh_namespace("ha-adopt").await;
-    let ns = namespace.name().to_owned();
-    let dir = env.dir().join("ha").join(&ns);
-    std::fs::create_dir_all(&dir).unwrap();
-    let client = env.client().await;
-    let leases: Api<Lease> = Api::namespaced(client.clone(), &ns);
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+    let Setup {
+        env,
+        _namespace,
+        ns,
+        dir,
+        client: _,
+        leases,
+        secrets,
+    } = setup("ha-adopt").await;
     secrets
         .create(&Default::default(), &bitnami_key_secret(&ns))
         .await

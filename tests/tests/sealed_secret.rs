@@ -271,6 +271,40 @@ async fn kubeseal_sealed(
 }
 
 /// A SealedSecret built with sealkit-crypto: `items` sealed for `scope` in the given format.
+/// The real kubeseal seals `{k: value}` as `ns/name` for `cert` (PEM); the SealedSecret is
+/// created and the controller running in `ns` must unseal it into the Secret.
+async fn kubeseal_for_cert_unseals(
+    env: &TestEnv,
+    client: &kube::Client,
+    ns: &str,
+    cert: &str,
+    name: &str,
+    value: &str,
+) {
+    let cert_file = write_temp(env, &format!("{name}.pem"), cert);
+    let sealed = kubeseal(
+        &["--cert", cert_file.to_str().unwrap(), "-o", "json"],
+        &secret_json(ns, name, &[("k", value)], &[]),
+    );
+    let ss: SealedSecret = serde_json::from_str(&sealed).unwrap();
+    create(client, ns, &ss).await;
+    assert_eq!(secret_data(client, ns, name).await, pairs(&[("k", value)]));
+}
+
+/// [`crypto_sealed`] with the default (strict) scope: bound to `ns/name`.
+fn strict_sealed(
+    ns: &str,
+    name: &str,
+    target: &SealingTarget,
+    items: &[(&str, &[u8])],
+) -> SealedSecret {
+    let scope = Scope::Strict {
+        namespace: ns.into(),
+        name: name.into(),
+    };
+    crypto_sealed(ns, name, scope, target, items)
+}
+
 fn crypto_sealed(
     ns: &str,
     name: &str,
@@ -868,31 +902,17 @@ async fn a_key_secret_made_by_the_bitnami_controller_is_adopted_and_one_age_key_
     .await;
 
     // kubeseal with the Bitnami certificate still works: the adopted key unseals
-    let cert_file = write_temp(env, "bitnami.pem", &bitnami_cert);
-    let sealed = kubeseal(
-        &["--cert", cert_file.to_str().unwrap(), "-o", "json"],
-        &secret_json(ns, "legacy", &[("k", "v")], &[]),
-    );
-    let ss: SealedSecret = serde_json::from_str(&sealed).unwrap();
-    create(&client, ns, &ss).await;
-    assert_eq!(
-        secret_data(&client, ns, "legacy").await,
-        pairs(&[("k", "v")])
-    );
+    kubeseal_for_cert_unseals(env, &client, ns, &bitnami_cert, "legacy", "v").await;
     let ss = synced(&client, ns, "legacy", "True").await;
     let key = &ss.status.unwrap().unsealing_keys.unwrap()[0];
     assert_eq!(key.format, "rsa");
 
     // native sealing for the new recipient works
     let native = SealingTarget::Native(controller.recipients().await);
-    let strict = Scope::Strict {
-        namespace: ns.into(),
-        name: "native".into(),
-    };
     create(
         &client,
         ns,
-        &crypto_sealed(ns, "native", strict, &native, &[("k", b"age")]),
+        &strict_sealed(ns, "native", &native, &[("k", b"age")]),
     )
     .await;
     assert_eq!(
@@ -923,17 +943,7 @@ async fn a_key_secret_made_by_the_bitnami_controller_is_adopted_and_one_age_key_
     let (bitnami, http) = start_bitnami(env, ns, &[]).await;
     let served = fetch_ok(&format!("{http}/v1/cert.pem")).await;
     assert_eq!(served.trim(), new_cert.trim(), "Bitnami picks the new key");
-    let new_cert_file = write_temp(env, "new.pem", &new_cert);
-    let sealed = kubeseal(
-        &["--cert", new_cert_file.to_str().unwrap(), "-o", "json"],
-        &secret_json(ns, "rollback", &[("k", "back")], &[]),
-    );
-    let ss: SealedSecret = serde_json::from_str(&sealed).unwrap();
-    create(&client, ns, &ss).await;
-    assert_eq!(
-        secret_data(&client, ns, "rollback").await,
-        pairs(&[("k", "back")])
-    );
+    kubeseal_for_cert_unseals(env, &client, ns, &new_cert, "rollback", "back").await;
     assert_eq!(key_secrets(&client, ns).await.len(), 2);
     drop(bitnami);
 }
@@ -1120,14 +1130,10 @@ async fn a_namespace_selector_limits_unsealing_and_a_relabelled_namespace_is_pic
     .await;
     let target = SealingTarget::Native(controller.recipients().await);
     for ns in [inside, outside] {
-        let scope = Scope::Strict {
-            namespace: ns.into(),
-            name: "app".into(),
-        };
         create(
             &client,
             ns,
-            &crypto_sealed(ns, "app", scope, &target, &[("k", b"v")]),
+            &strict_sealed(ns, "app", &target, &[("k", b"v")]),
         )
         .await;
     }
@@ -2033,14 +2039,9 @@ fn sealed_batch(ns: &str, n: usize, target: &SealingTarget) -> Vec<SealedSecret>
     (0..n)
         .map(|i| {
             let name = format!("s{i:05}");
-            let scope = Scope::Strict {
-                namespace: ns.into(),
-                name: name.clone(),
-            };
-            crypto_sealed(
+            strict_sealed(
                 ns,
                 &name,
-                scope,
                 target,
                 &[
                     ("user", b"bench-user"),
