@@ -291,6 +291,24 @@ async fn kubeseal_for_cert_unseals(
     assert_eq!(secret_data(client, ns, name).await, pairs(&[("k", value)]));
 }
 
+/// Waits until the controller's public-key ConfigMap in `ns` has data that satisfies `ok`.
+async fn public_keys_eventually(
+    client: &kube::Client,
+    ns: &str,
+    what: &str,
+    ok: impl Fn(&BTreeMap<String, String>) -> bool,
+) {
+    let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client.clone(), ns);
+    eventually(what, WAIT, || async {
+        let cm = cms
+            .get("sealed-secrets-controller-public-keys")
+            .await
+            .ok()?;
+        ok(&cm.data?).then_some(())
+    })
+    .await;
+}
+
 /// [`crypto_sealed`] with the default (strict) scope: bound to `ns/name`.
 fn strict_sealed(
     ns: &str,
@@ -884,19 +902,13 @@ async fn a_key_secret_made_by_the_bitnami_controller_is_adopted_and_one_age_key_
     assert_ne!(controller.cert().await.trim(), bitnami_cert.trim());
     let log = controller.log_text();
     assert_eq!(log.matches(NO_AGE_IDENTITY_LOG).count(), 1, "{log}");
-    let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client.clone(), ns);
-    eventually(
+    public_keys_eventually(
+        &client,
+        ns,
         "recipients.txt in the public-key ConfigMap",
-        WAIT,
-        || async {
-            let cm = cms
-                .get("sealed-secrets-controller-public-keys")
-                .await
-                .ok()?;
-            cm.data?
-                .get("recipients.txt")?
-                .starts_with("age1")
-                .then_some(())
+        |data| {
+            data.get("recipients.txt")
+                .is_some_and(|r| r.starts_with("age1"))
         },
     )
     .await;
@@ -1022,19 +1034,15 @@ async fn key_renewal_adds_a_key_and_old_sealed_secrets_keep_working() {
         pairs(&[("k", "old")])
     );
     // the public-key ConfigMap follows the current key
-    let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client.clone(), ns);
-    eventually(
+    public_keys_eventually(
+        &client,
+        ns,
         "the public-key ConfigMap to show a renewed key",
-        WAIT,
-        || async {
-            let cm = cms
-                .get("sealed-secrets-controller-public-keys")
-                .await
-                .ok()?;
-            let data = cm.data?;
-            (data.get("cert.pem")? != &first_cert
-                && data.get("recipients.txt")?.starts_with("age1"))
-            .then_some(())
+        |data| {
+            data.get("cert.pem").is_some_and(|c| c != &first_cert)
+                && data
+                    .get("recipients.txt")
+                    .is_some_and(|r| r.starts_with("age1"))
         },
     )
     .await;
